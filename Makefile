@@ -1,0 +1,36 @@
+# Two commands set everything up on a fresh machine:
+#   make run   - install, set up the default model, judge a sample dataset with it
+#   make test  - install, set up the default model, lint, and run the tests
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint models bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# fetches the default model once, then only re-verifies its sha256 (remembered by path, size, mtime)
+models: $(STAMP)
+	$(BIN)/fastsheet models pull qwen2.5-coder-0.5b
+
+run: models
+	$(BIN)/fastsheet eval resources/samples/reviews_sample.csv --rule "The review is positive." --gold gold --out sample_results.csv
+
+lint: $(STAMP)
+	$(BIN)/ruff check fastsheet ui tests bench
+	$(BIN)/ruff format --check fastsheet ui tests bench
+	$(BIN)/lint-imports
+
+test: models lint
+	QT_QPA_PLATFORM=offscreen $(BIN)/pytest
+
+bench: models
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,85 @@
+"""The interface every model backend implements, and a fake for unit tests of logic."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+
+from fastsheet.cells import Answer
+from fastsheet.rules import Kind, Rule
+
+
+class Backend(ABC):
+    """Judges records against a rule. Not thread-safe: one thread owns a backend."""
+
+    #: identifies the weights (the model file's sha256); part of every cache key
+    identity: str = ""
+    #: a human-readable model name
+    name: str = ""
+
+    @abstractmethod
+    def judge(self, rule: Rule, records: Sequence[str]) -> list[Answer]:
+        """One answer per record, in order. Called repeatedly with batches of one rule."""
+
+    def batch_size(self) -> int:
+        """How many rows one call should take for throughput."""
+        return 16
+
+    def close(self) -> None:
+        """Release the model."""
+
+
+def answer_from_probs(rule: Rule, probs: Sequence[float]) -> Answer:
+    """Turn candidate probabilities (normalised over the candidates) into an Answer."""
+    candidates = rule.candidates()
+    if rule.kind is Kind.FLAG:
+        return Answer(value=None, p=float(probs[0]), probs=tuple(map(float, probs)))
+    best = max(range(len(probs)), key=probs.__getitem__)
+    if rule.kind is Kind.LABEL:
+        return Answer(value=candidates[best], p=float(probs[best]), probs=tuple(map(float, probs)))
+    expected = sum(float(c) * float(p) for c, p in zip(candidates, probs, strict=True))
+    return Answer(value=expected, p=float(probs[best]), probs=tuple(map(float, probs)))
+
+
+class FakeBackend(Backend):
+    """Answers from a function of the record (or a stable hash of it): for logic tests only."""
+
+    def __init__(
+        self,
+        scorer: Callable[[Rule, str], float] | None = None,
+        identity: str = "fake-model",
+        batch: int = 4,
+    ) -> None:
+        self.identity = identity
+        self.name = "fake"
+        self._scorer = scorer or _hash_score
+        self._batch = batch
+        self.calls: list[tuple[str, int]] = []
+
+    def judge(self, rule: Rule, records: Sequence[str]) -> list[Answer]:
+        self.calls.append((rule.text, len(records)))
+        out = []
+        for record in records:
+            if rule.kind is Kind.TEXT:
+                out.append(Answer(value=f"{rule.text}: {record[:20]}", p=None))
+                continue
+            x = self._scorer(rule, record)
+            n = len(rule.candidates())
+            if rule.kind is Kind.FLAG:
+                probs = [x, 1.0 - x]
+            else:
+                weights = [math.exp(-8 * (x - i / max(n - 1, 1)) ** 2) for i in range(n)]
+                total = sum(weights)
+                probs = [w / total for w in weights]
+            out.append(answer_from_probs(rule, probs))
+        return out
+
+    def batch_size(self) -> int:
+        return self._batch
+
+
+def _hash_score(rule: Rule, record: str) -> float:
+    digest = hashlib.sha256((rule.text + "\0" + record).encode()).digest()
+    return int.from_bytes(digest[:4], "big") / 2**32

@@ -1,0 +1,126 @@
+"""Decision thresholds for flag rules, and prior correction for label rules.
+
+Small models rank rows well but lean hard towards one answer, so p(yes) > 0.5 is
+a poor decision. Modes, measured in the benchmark:
+- `content-free`: the threshold is p(yes) on records with no content (Zhao et al., 2021);
+- `distribution`: Otsu's split of the rule's own logit(p) distribution;
+- `gold`: the threshold that maximises balanced accuracy against gold labels;
+- `none`: 0.5.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from fastsheet.metrics import binary_agreement
+
+
+class Mode(enum.Enum):
+    NONE = "none"
+    CONTENT_FREE = "content-free"
+    DISTRIBUTION = "distribution"
+    GOLD = "gold"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    value: float
+    mode: Mode
+
+
+_EPS = 1e-6
+
+
+def logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, _EPS, 1 - _EPS)
+    return np.log(p) - np.log1p(-p)
+
+
+def content_free(p_content_free: Sequence[float]) -> Threshold:
+    """Decide yes when p(yes) beats its value on empty records (mean in logit space)."""
+    centre = float(np.mean(logit(np.asarray(p_content_free, dtype=float))))
+    return Threshold(float(1 / (1 + np.exp(-centre))), Mode.CONTENT_FREE)
+
+
+def distribution(p: np.ndarray, bins: int = 64) -> Threshold:
+    """Otsu's threshold on logit(p): the split that best separates two groups."""
+    x = logit(np.asarray(p, dtype=float))
+    if len(x) < 2 or np.ptp(x) < 1e-9:
+        return Threshold(0.5, Mode.DISTRIBUTION)
+    hist, edges = np.histogram(x, bins=bins)
+    centres = (edges[:-1] + edges[1:]) / 2
+    w0 = np.cumsum(hist)
+    w1 = w0[-1] - w0
+    m0 = np.cumsum(hist * centres)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean0 = m0 / w0
+        mean1 = (m0[-1] - m0) / w1
+        between = w0 * w1 * (mean0 - mean1) ** 2
+    between = np.nan_to_num(between[:-1], nan=-1.0)
+    cut = edges[int(np.argmax(between)) + 1]
+    return Threshold(float(1 / (1 + np.exp(-cut))), Mode.DISTRIBUTION)
+
+
+def from_gold(p: np.ndarray, gold: np.ndarray) -> Threshold:
+    """The threshold with the best balanced accuracy on the gold labels (ties: accuracy)."""
+    p = np.asarray(p, dtype=float)
+    gold = np.asarray(gold, dtype=bool)
+    if len(p) == 0 or gold.all() or not gold.any():
+        return Threshold(0.5, Mode.GOLD)
+    unique = np.unique(p)
+    candidates = np.concatenate(
+        ([unique[0] - _EPS], (unique[:-1] + unique[1:]) / 2, [unique[-1] + _EPS])
+    )
+    if len(candidates) > 512:
+        candidates = np.quantile(p, np.linspace(0, 1, 513))
+    best = max(
+        candidates,
+        key=lambda t: (
+            (a := binary_agreement(p >= t, gold)).balanced_accuracy,
+            a.accuracy,
+        ),
+    )
+    return Threshold(float(best), Mode.GOLD)
+
+
+def correct_priors(probs: np.ndarray, content_free_probs: np.ndarray) -> np.ndarray:
+    """Divide label probabilities by their content-free values and renormalise (rows)."""
+    weights = 1.0 / np.clip(np.asarray(content_free_probs, dtype=float), _EPS, None)
+    adjusted = np.asarray(probs, dtype=float) * weights
+    return adjusted / adjusted.sum(axis=-1, keepdims=True)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """How a column's candidate probabilities become answers."""
+
+    mode: Mode = Mode.NONE
+    threshold: float = 0.5  # flag: decide yes when p(yes) >= threshold
+    weights: tuple[float, ...] | None = None  # label: prior correction, if any
+
+
+def calibrate_flag(
+    mode: Mode,
+    p_yes: np.ndarray | None = None,
+    gold: np.ndarray | None = None,
+    content_free_p: Sequence[float] = (),
+) -> Calibration:
+    if mode is Mode.GOLD and gold is not None and p_yes is not None:
+        return Calibration(Mode.GOLD, from_gold(p_yes, gold).value)
+    if mode is Mode.DISTRIBUTION and p_yes is not None and len(p_yes) >= 2:
+        return Calibration(Mode.DISTRIBUTION, distribution(p_yes).value)
+    if mode is Mode.CONTENT_FREE and len(content_free_p):
+        return Calibration(Mode.CONTENT_FREE, content_free(content_free_p).value)
+    return Calibration()
+
+
+def calibrate_label(mode: Mode, content_free_probs: np.ndarray | None = None) -> Calibration:
+    if mode is Mode.CONTENT_FREE and content_free_probs is not None and len(content_free_probs):
+        mean = np.asarray(content_free_probs, dtype=float).mean(axis=0)
+        weights = 1.0 / np.clip(mean / mean.sum(), _EPS, None)
+        return Calibration(Mode.CONTENT_FREE, weights=tuple(float(w) for w in weights))
+    return Calibration()

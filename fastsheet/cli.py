@@ -1,0 +1,232 @@
+"""Command line: `fastsheet eval`, `fastsheet models`, and `fastsheet` (the app)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from fastsheet.cache import NoCache, ResultCache
+from fastsheet.calibrate import Calibration
+from fastsheet.errors import DataError, FastsheetError
+from fastsheet.paths import default_cache_path
+from fastsheet.results import ResultColumn
+from fastsheet.rules import Kind, Rule, parse_labels, parse_scale
+from fastsheet.runner import Progress, RuleRunner, default_calibration, evaluate
+from fastsheet.summary import agreement, gold_flags, gold_labels, summarize
+from fastsheet.table import load_table, save_table
+
+log = logging.getLogger("fastsheet")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fastsheet",
+        description="Judge every row of a dataset against a plain-English rule, locally.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(dest="command")
+
+    ev = sub.add_parser("eval", help="judge every row of DATA against a rule")
+    ev.add_argument("data", metavar="DATA", help="CSV, TSV, Parquet, JSON, NDJSON, Arrow or .xlsx")
+    ev.add_argument("--rule", required=True, metavar="TEXT", help="the rule, in plain English")
+    ev.add_argument("--name", default="rule", help="result column name (default: rule)")
+    ev.add_argument("--kind", choices=[k.value for k in Kind], default="flag")
+    ev.add_argument("--labels", metavar="A,B,C", help="the labels, for --kind label")
+    ev.add_argument("--scale", metavar="LO-HI", default="1-5", help="for --kind score")
+    ev.add_argument("--model", metavar="PATH", help="a .gguf file or catalogued model name")
+    ev.add_argument("--gold", metavar="COLUMN", help="column of gold labels to calibrate and score")
+    ev.add_argument("--out", metavar="FILE", help="output .csv or .parquet")
+    ev.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: all cores)")
+    group = ev.add_mutually_exclusive_group()
+    group.add_argument("--cache", metavar="PATH", help="result cache file")
+    group.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
+
+    mo = sub.add_parser("models", help="list models, or pull a catalogued one")
+    mo_sub = mo.add_subparsers(dest="models_command")
+    pull = mo_sub.add_parser("pull", help="fetch, verify and prepare a catalogued model")
+    pull.add_argument("name")
+
+    op = sub.add_parser("open", help="open a data file or .fastsheet project in the app")
+    op.add_argument("file")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        if args.command == "eval":
+            return cmd_eval(args)
+        if args.command == "models":
+            return cmd_models(args)
+        if args.command == "open" or args.command is None:
+            return cmd_app(getattr(args, "file", None))
+    except FastsheetError as exc:
+        print(f"fastsheet: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("fastsheet: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+def rule_from_args(args: argparse.Namespace) -> Rule:
+    kind = Kind(args.kind)
+    labels = parse_labels(args.labels or "") if kind is Kind.LABEL else ()
+    scale = parse_scale(args.scale) if kind is Kind.SCORE else (1, 5)
+    return Rule(text=args.rule, name=args.name, kind=kind, labels=labels, scale=scale)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from fastsheet.llama_backend import LlamaBackend
+    from fastsheet.models import resolve_model
+
+    rule = rule_from_args(args)
+    frame = load_table(args.data)
+    if args.gold and args.gold not in frame.columns:
+        raise DataError(
+            f"Unknown gold column {args.gold!r}. Columns are: {', '.join(frame.columns)}."
+        )
+    rule.check_columns(frame.columns)
+    out = Path(args.out) if args.out else Path(f"{Path(args.data).stem}.{rule.name}.csv")
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        raise DataError(f"--out must end in .csv or .parquet, not {out.name}.")
+    if args.threads is not None and args.threads < 1:
+        raise DataError("--threads must be at least 1.")
+    model_path = resolve_model(args.model)
+    cache = (
+        NoCache()
+        if args.no_cache
+        else ResultCache(Path(args.cache) if args.cache else default_cache_path())
+    )
+    if cache.warning:
+        print(f"fastsheet: warning: {cache.warning}", file=sys.stderr)
+    backend = LlamaBackend(model_path, n_threads=args.threads)
+    try:
+        exclude = [c for c in (args.gold, rule.name, f"{rule.name}_p") if c]
+        runner = RuleRunner(frame, rule, backend, cache, exclude=exclude)
+        bar = ProgressBar()
+        result = evaluate(runner, on_progress=bar.update)
+        bar.finish()
+        gold = _gold_values(frame, args.gold, rule) if args.gold else None
+        calibration = default_calibration(runner, result, gold)
+        save_table(with_results(frame, result, calibration), out)
+    finally:
+        backend.close()
+        cache.close()
+    print(summarize(result, calibration).text())
+    if rule.kind is Kind.FLAG:
+        print(
+            f"decision threshold p(yes) >= {calibration.threshold:.3f} ({calibration.mode.value})"
+        )
+    if gold is not None and rule.kind in (Kind.FLAG, Kind.LABEL):
+        print("gold: " + agreement(result, calibration, gold).text())
+    print(f"wrote {out}")
+    return 0
+
+
+def _gold_values(frame: pl.DataFrame, column: str, rule: Rule) -> np.ndarray | None:
+    if rule.kind is Kind.FLAG:
+        return gold_flags(frame[column])
+    if rule.kind is Kind.LABEL:
+        return gold_labels(frame[column], rule.labels)
+    return None
+
+
+def with_results(
+    frame: pl.DataFrame, result: ResultColumn, calibration: Calibration
+) -> pl.DataFrame:
+    """DATA plus NAME (decision or value) and NAME_p (probability of that answer)."""
+    name = result.rule.name
+    values, p = result.decide(calibration)
+    kind = result.rule.kind
+    if kind is Kind.FLAG:
+        column = pl.Series(name, values, dtype=pl.Float64).cast(pl.Boolean)
+    elif kind is Kind.LABEL:
+        labels = pl.Series(list(result.candidates), dtype=pl.String)
+        index = pl.Series(values).fill_nan(None).cast(pl.Int64)
+        column = labels.gather(index).alias(name)
+    elif kind is Kind.SCORE:
+        column = pl.Series(name, values, dtype=pl.Float64).fill_nan(None)
+    else:
+        column = pl.Series(name, result.text, dtype=pl.String)
+    p_column = pl.Series(f"{name}_p", p, dtype=pl.Float64).fill_nan(None)
+    return frame.with_columns(column, p_column)
+
+
+class ProgressBar:
+    """A one-line progress bar with rows/s on stderr (a line every few seconds if not a tty)."""
+
+    def __init__(self) -> None:
+        self._tty = sys.stderr.isatty()
+        self._last = 0.0
+
+    def update(self, p: Progress) -> None:
+        now = time.monotonic()
+        if now - self._last < (0.2 if self._tty else 5.0) and p.done < p.total:
+            return
+        self._last = now
+        width = 30
+        filled = int(width * p.done / p.total) if p.total else width
+        rate = p.rows_per_s
+        left = (p.total - p.done) / rate if rate > 0 else 0
+        line = (
+            f"[{'#' * filled}{'.' * (width - filled)}] {p.done:,}/{p.total:,} rows · "
+            f"{rate:.1f} rows/s · {int(left) // 60}m{int(left) % 60:02d}s left"
+        )
+        print(("\r" + line) if self._tty else line, end="" if self._tty else "\n", file=sys.stderr)
+
+    def finish(self) -> None:
+        if self._tty:
+            print(file=sys.stderr)
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from fastsheet.models import CATALOGUE, DEFAULT_MODEL, find_models, pull
+    from fastsheet.paths import models_dir
+
+    if args.models_command == "pull":
+        path = pull(args.name)
+        print(f"{args.name}: ready at {path}")
+        return 0
+    found = find_models()
+    print(f"models in {models_dir()}:")
+    if not found:
+        print("  (none) — run `fastsheet models pull qwen2.5-coder-0.5b`")
+    for m in found:
+        verifies = {True: "verified", False: "FAILS sha256", None: "not catalogued"}[m.verified]
+        if m.problem:
+            verifies = m.problem
+        name = m.info.name if m.info else "?"
+        quant = m.info.quantization if m.info else "?"
+        tag = (
+            " (default)"
+            if m.entry and m.entry.name == DEFAULT_MODEL and m.path.name == m.entry.filename
+            else ""
+        )
+        print(f"  {m.path.name}{tag}\n    {name} · {m.size / 1e6:,.0f} MB · {quant} · {verifies}")
+    print("catalogue (fastsheet models pull NAME):")
+    for entry in CATALOGUE.values():
+        print(f"  {entry.name}: {entry.description} [{entry.license}]")
+    return 0
+
+
+def cmd_app(path: str | None) -> int:
+    print(
+        "The desktop app is not built yet; use `fastsheet eval DATA --rule TEXT`.", file=sys.stderr
+    )
+    build_parser().print_help()
+    return 0 if path is None else 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

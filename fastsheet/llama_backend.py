@@ -1,0 +1,485 @@
+"""llama.cpp backend: the rule's prefix decoded once, rows in multi-sequence batches.
+
+The prefix (instructions and rule) is decoded once into a slot sequence. Each row
+copies it (`llama_memory_seq_cp`, cheap with a unified KV cache), adds its own
+tokens as a separate sequence, and asks for logits only at its last token. Answers
+are read from the candidate tokens' logits; candidates whose tokenizations share a
+prefix are scored as whole token sequences through a token trie.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import os
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fastsheet.backend import Backend, answer_from_probs
+from fastsheet.cells import Answer
+from fastsheet.errors import ModelError
+from fastsheet.fingerprint import file_identity
+from fastsheet.gguf import read_info
+from fastsheet.prompts import Prompt, build_prompt
+from fastsheet.rules import Kind, Rule
+
+log = logging.getLogger(__name__)
+
+TRUNCATED = " …[truncated]"
+
+
+_log_callback = None  # kept alive: llama.cpp holds a pointer to it
+
+
+def _route_llama_log(llama_cpp) -> None:
+    """Send llama.cpp's own log lines to Python logging (debug), not to stderr."""
+    global _log_callback
+    if _log_callback is not None:
+        return
+    llama_log = logging.getLogger("llama.cpp")
+
+    @llama_cpp.llama_log_callback
+    def callback(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
+        if llama_log.isEnabledFor(logging.DEBUG):
+            llama_log.debug(text.decode("utf-8", errors="replace").rstrip())
+
+    _log_callback = callback
+    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+
+
+def default_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class _Node:
+    """A token-trie node: children by token, and the candidate ending here, if any."""
+
+    children: dict[int, _Node] = field(default_factory=dict)
+    candidate: int | None = None
+    path: tuple[int, ...] = ()
+
+    def branches(self) -> bool:
+        return len(self.children) + (self.candidate is not None) > 1
+
+
+@dataclass
+class _Plan:
+    """Everything prepared once per rule."""
+
+    rule: Rule
+    prompt: Prompt
+    prefix_tokens: list[int]
+    suffix_tokens: list[int]
+    root: _Node
+    deep_nodes: list[_Node]  # branching nodes below the root, each needs its own logits
+    n_candidates: int
+
+
+class LlamaBackend(Backend):
+    """Judges rows with a GGUF model through llama-cpp-python's low-level API."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        n_threads: int | None = None,
+        n_ctx: int = 4096,
+        n_batch: int = 512,
+        n_seq_max: int = 64,
+        max_record_tokens: int = 384,
+        prefix_slots: int = 4,
+    ) -> None:
+        import llama_cpp
+
+        _route_llama_log(llama_cpp)
+        self._ll = llama_cpp
+        info = read_info(model_path)  # raises ModelError for a file that is not a GGUF
+        self.path = model_path
+        self.name = info.name
+        self.quantization = info.quantization
+        self.identity = file_identity(model_path)
+        self.n_threads = n_threads or default_threads()
+        self.n_batch = n_batch
+        self.n_seq_max = n_seq_max
+        self.max_record_tokens = max_record_tokens
+        self._slots = prefix_slots
+        llama_cpp.llama_backend_init()
+        mparams = llama_cpp.llama_model_default_params()
+        self._model = llama_cpp.llama_model_load_from_file(str(model_path).encode(), mparams)
+        if not self._model:
+            raise ModelError(
+                f"llama.cpp could not load {model_path.name} ({info.architecture}, "
+                f"{info.quantization}): the file may be damaged or of an unsupported architecture."
+            )
+        cparams = llama_cpp.llama_context_default_params()
+        cparams.n_ctx = n_ctx
+        cparams.n_batch = n_batch
+        cparams.n_ubatch = n_batch
+        cparams.n_seq_max = n_seq_max
+        cparams.n_threads = self.n_threads
+        cparams.n_threads_batch = self.n_threads
+        cparams.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
+        cparams.kv_unified = True
+        cparams.no_perf = True
+        self._ctx = llama_cpp.llama_init_from_model(self._model, cparams)
+        if not self._ctx:
+            llama_cpp.llama_model_free(self._model)
+            raise ModelError(f"llama.cpp could not create a context for {model_path.name}.")
+        self.n_ctx = llama_cpp.llama_n_ctx(self._ctx)
+        self._vocab = llama_cpp.llama_model_get_vocab(self._model)
+        self._n_vocab = llama_cpp.llama_vocab_n_tokens(self._vocab)
+        self._mem = llama_cpp.llama_get_memory(self._ctx)
+        self._batch = llama_cpp.llama_batch_init(n_batch, 0, 1)
+        self._render = self._chat_renderer()
+        self._plans: dict[str, _Plan] = {}
+        self._prefixes: OrderedDict[str, tuple[int, int]] = OrderedDict()  # text -> (seq, n)
+        log.info(
+            "loaded %s (%s, %s), %d threads, chat template: %s",
+            self.name, model_path.name, self.quantization, self.n_threads, self._render is not None,
+        )  # fmt: skip
+
+    # ----- set-up helpers -------------------------------------------------------------
+
+    def _chat_renderer(self):  # -> RenderChat | None
+        raw = self._ll.llama_model_chat_template(self._model, None)
+        if not raw:
+            return None
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        formatter = Jinja2ChatFormatter(
+            template=raw.decode("utf-8"),
+            eos_token=self._piece(self._ll.llama_vocab_eos(self._vocab)),
+            bos_token=self._piece(self._ll.llama_vocab_bos(self._vocab)),
+            add_generation_prompt=True,
+        )
+        return lambda messages: formatter(messages=messages).prompt
+
+    def tokenize(
+        self, text: str, add_special: bool = False, parse_special: bool = False
+    ) -> list[int]:
+        data = text.encode("utf-8")
+        size = len(data) + 8
+        buf = (self._ll.llama_token * size)()
+        n = self._ll.llama_tokenize(
+            self._vocab, data, len(data), buf, size, add_special, parse_special
+        )
+        if n < 0:
+            buf = (self._ll.llama_token * -n)()
+            n = self._ll.llama_tokenize(
+                self._vocab, data, len(data), buf, -n, add_special, parse_special
+            )
+        return list(buf[:n])
+
+    def _piece_bytes(self, token: int, special: bool = True) -> bytes:
+        buf = ctypes.create_string_buffer(64)
+        n = self._ll.llama_token_to_piece(self._vocab, token, buf, 64, 0, special)
+        if n < 0:
+            buf = ctypes.create_string_buffer(-n)
+            n = self._ll.llama_token_to_piece(self._vocab, token, buf, -n, 0, special)
+        return buf.raw[:n]
+
+    def _piece(self, token: int) -> str:
+        return self._piece_bytes(token).decode("utf-8", errors="replace") if token >= 0 else ""
+
+    def _plan(self, rule: Rule) -> _Plan:
+        key = rule.identity()
+        plan = self._plans.get(key)
+        if plan is None:
+            prompt = build_prompt(rule, self._render)
+            root = _Node()
+            candidates = rule.candidates()
+            for index, candidate in enumerate(candidates):
+                for variant in dict.fromkeys(
+                    (candidate, candidate.lower(), candidate.capitalize())
+                ):
+                    tokens = self.tokenize(prompt.answer_lead + variant)
+                    node = root
+                    for depth, token in enumerate(tokens):
+                        node = node.children.setdefault(
+                            token, _Node(path=tuple(tokens[: depth + 1]))
+                        )
+                    if node.candidate is None:
+                        node.candidate = index
+            deep: list[_Node] = []
+            stack = list(root.children.values())
+            while stack:
+                node = stack.pop()
+                if node.branches():
+                    deep.append(node)
+                stack.extend(node.children.values())
+            plan = _Plan(
+                rule=rule,
+                prompt=prompt,
+                prefix_tokens=self.tokenize(prompt.prefix, add_special=True, parse_special=True),
+                suffix_tokens=self.tokenize(prompt.suffix, parse_special=True),
+                root=root,
+                deep_nodes=deep,
+                n_candidates=len(candidates),
+            )
+            if len(self._plans) > 64:
+                self._plans.clear()
+            self._plans[key] = plan
+        return plan
+
+    def row_tokens(self, plan: _Plan, record: str) -> list[int]:
+        tokens = self.tokenize(record)
+        if len(tokens) > self.max_record_tokens:
+            tokens = tokens[: self.max_record_tokens] + self.tokenize(TRUNCATED)
+        return tokens + plan.suffix_tokens
+
+    def count_tokens(self, rule: Rule, record: str) -> int:
+        return len(self.row_tokens(self._plan(rule), record))
+
+    def prefix_length(self, rule: Rule) -> int:
+        return len(self._plan(rule).prefix_tokens)
+
+    # ----- KV management ----------------------------------------------------------------
+
+    def _prefix_seq(self, plan: _Plan) -> tuple[int, int]:
+        """The slot sequence holding this prompt's prefix, decoding it if needed."""
+        text = plan.prompt.prefix
+        if text in self._prefixes:
+            self._prefixes.move_to_end(text)
+            return self._prefixes[text]
+        if len(self._prefixes) >= self._slots:
+            _, (old_seq, _) = self._prefixes.popitem(last=False)
+            self._ll.llama_memory_seq_rm(self._mem, old_seq, -1, -1)
+        used = {seq for seq, _ in self._prefixes.values()}
+        seq = next(s for s in range(self._slots) if s not in used)
+        tokens = plan.prefix_tokens
+        if len(tokens) + self.max_record_tokens + 64 > self.n_ctx // 2:
+            raise ModelError("The rule is too long for the model's context: shorten it.")
+        for start in range(0, len(tokens), self.n_batch):
+            chunk = tokens[start : start + self.n_batch]
+            self._fill([(chunk, start, seq, False)])
+            self._decode()
+        self._prefixes[text] = (seq, len(tokens))
+        return seq, len(tokens)
+
+    def _fill(self, pieces: Sequence[tuple[Sequence[int], int, int, bool]]) -> list[int]:
+        """Put (tokens, first position, seq, want logits at last) pieces into the batch.
+
+        Returns the batch index of each piece's last token."""
+        b = self._batch
+        i = 0
+        last: list[int] = []
+        for tokens, pos, seq, want in pieces:
+            for j, token in enumerate(tokens):
+                b.token[i] = token
+                b.pos[i] = pos + j
+                b.n_seq_id[i] = 1
+                b.seq_id[i][0] = seq
+                b.logits[i] = 0
+                i += 1
+            if want:
+                b.logits[i - 1] = 1
+            last.append(i - 1)
+        b.n_tokens = i
+        return last
+
+    def _decode(self) -> None:
+        rc = self._ll.llama_decode(self._ctx, self._batch)
+        if rc != 0:
+            raise ModelError(f"llama_decode failed (code {rc}): the batch did not fit the context.")
+
+    def _release(self, seqs: Sequence[int]) -> None:
+        for seq in seqs:
+            self._ll.llama_memory_seq_rm(self._mem, seq, -1, -1)
+
+    # ----- judging ----------------------------------------------------------------------
+
+    def batch_size(self) -> int:
+        return 16
+
+    def judge(self, rule: Rule, records: Sequence[str]) -> list[Answer]:
+        plan = self._plan(rule)
+        if rule.kind is Kind.TEXT:
+            return self._generate(plan, records)
+        prefix_seq, prefix_len = self._prefix_seq(plan)
+        rows = [self.row_tokens(plan, r) for r in records]
+        answers: list[Answer] = []
+        start = 0
+        while start < len(rows):
+            group = self._group(rows, start, prefix_len, extra_seqs=len(plan.deep_nodes))
+            answers += self._score_group(plan, prefix_seq, prefix_len, group)
+            start += len(group)
+        return answers
+
+    def _group(
+        self, rows: list[list[int]], start: int, prefix_len: int, extra_seqs: int
+    ) -> list[list[int]]:
+        """As many rows from `start` as fit one decode (tokens, sequences and context)."""
+        seqs_free = self.n_seq_max - self._slots
+        budget = self.n_batch
+        kv_free = self.n_ctx - sum(n for _, n in self._prefixes.values())
+        group: list[list[int]] = []
+        for row in rows[start:]:
+            need_seqs = (len(group) + 1) * (1 + extra_seqs)
+            if group and (len(row) > budget or need_seqs > seqs_free or len(row) + 8 > kv_free):
+                break
+            group.append(row)
+            budget -= len(row)
+            kv_free -= len(row) + 8 * extra_seqs
+        return group
+
+    def _decode_pieces(self, pieces: list[tuple[list[int], int, int, bool]]) -> list[np.ndarray]:
+        """Decode pieces in as few batches as fit; return a copy of the logits each wanted.
+
+        A piece longer than the batch is split; only its last part asks for logits."""
+        queue: list[tuple[list[int], int, int, bool]] = []
+        for tokens, pos, seq, want in pieces:
+            for off in range(0, len(tokens), self.n_batch):
+                part = tokens[off : off + self.n_batch]
+                queue.append((part, pos + off, seq, want and off + self.n_batch >= len(tokens)))
+        out: list[np.ndarray] = []
+        i = 0
+        while i < len(queue):
+            chunk, used = [], 0
+            while i < len(queue) and used + len(queue[i][0]) <= self.n_batch:
+                used += len(queue[i][0])
+                chunk.append(queue[i])
+                i += 1
+            ends = self._fill(chunk)
+            self._decode()
+            out += [self._logits(e).copy() for p, e in zip(chunk, ends, strict=True) if p[3]]
+        return out
+
+    def _logits(self, index: int) -> np.ndarray:
+        ptr = self._ll.llama_get_logits_ith(self._ctx, index)
+        return np.ctypeslib.as_array(ptr, shape=(self._n_vocab,))
+
+    def _score_group(
+        self, plan: _Plan, prefix_seq: int, prefix_len: int, group: list[list[int]]
+    ) -> list[Answer]:
+        stride = 1 + len(plan.deep_nodes)
+        seqs = [self._slots + k * stride for k in range(len(group))]
+        for seq in seqs:
+            self._ll.llama_memory_seq_cp(self._mem, prefix_seq, seq, -1, -1)
+        try:
+            pieces = [(row, prefix_len, seq, True) for row, seq in zip(group, seqs, strict=True)]
+            row_lps = [_log_softmax(x) for x in self._decode_pieces(pieces)]
+            deep = self._deep_logprobs(plan, group, seqs, prefix_len) if plan.deep_nodes else None
+        finally:
+            self._release([s + k for s in seqs for k in range(stride)])
+        return [
+            answer_from_probs(plan.rule, self._candidate_probs(plan, lp, deep[i] if deep else {}))
+            for i, lp in enumerate(row_lps)
+        ]
+
+    def _deep_logprobs(
+        self, plan: _Plan, group: list[list[int]], seqs: list[int], prefix_len: int
+    ) -> list[dict[tuple[int, ...], np.ndarray]]:
+        """Logits after each deeper branching node's path, one extra sequence per node."""
+        pieces = []
+        for row, seq in zip(group, seqs, strict=True):
+            for k, node in enumerate(plan.deep_nodes, start=1):
+                self._ll.llama_memory_seq_cp(self._mem, seq, seq + k, -1, -1)
+                pieces.append((list(node.path), prefix_len + len(row), seq + k, True))
+        lps = self._decode_pieces(pieces)
+        per_row = len(plan.deep_nodes)
+        out: list[dict[tuple[int, ...], np.ndarray]] = [{} for _ in group]
+        for flat, logits in enumerate(lps):
+            out[flat // per_row][plan.deep_nodes[flat % per_row].path] = _log_softmax(logits)
+        return out
+
+    def _candidate_probs(
+        self, plan: _Plan, root_lp: np.ndarray, deep: dict[tuple[int, ...], np.ndarray]
+    ) -> list[float]:
+        """P(candidate) from branching probabilities along each trie path, normalised."""
+        scores = np.zeros(plan.n_candidates)
+
+        def walk(node: _Node, lp: np.ndarray | None, acc: float) -> None:
+            if lp is not None and node.branches():
+                child_p = {t: float(np.exp(lp[t])) for t in node.children}
+                if node.candidate is not None:
+                    scores[node.candidate] += acc * max(1e-9, 1.0 - sum(child_p.values()))
+                for token, child in node.children.items():
+                    walk(child, deep.get(child.path), acc * child_p[token])
+            else:
+                if node.candidate is not None:
+                    scores[node.candidate] += acc
+                for child in node.children.values():
+                    walk(child, deep.get(child.path), acc)
+
+        walk(plan.root, root_lp, 1.0)
+        total = scores.sum()
+        if total <= 0:
+            return [1.0 / plan.n_candidates] * plan.n_candidates
+        return list(scores / total)
+
+    # ----- free text ------------------------------------------------------------------
+
+    def _generate(self, plan: _Plan, records: Sequence[str]) -> list[Answer]:
+        prefix_seq, prefix_len = self._prefix_seq(plan)
+        limit = plan.rule.max_tokens
+        rows = [self.row_tokens(plan, r) for r in records]
+        answers: list[Answer] = []
+        start = 0
+        while start < len(rows):
+            group = self._group(rows, start, prefix_len, extra_seqs=0)
+            kv_free = self.n_ctx - sum(n for _, n in self._prefixes.values())
+            while len(group) > 1 and sum(len(r) + limit for r in group) > kv_free:
+                group.pop()
+            answers += self._generate_group(plan, prefix_seq, prefix_len, group, limit)
+            start += len(group)
+        return answers
+
+    def _generate_group(
+        self, plan: _Plan, prefix_seq: int, prefix_len: int, group: list[list[int]], limit: int
+    ) -> list[Answer]:
+        """Greedy decoding, one token per active sequence per batch."""
+        seqs = [self._slots + k for k in range(len(group))]
+        for seq in seqs:
+            self._ll.llama_memory_seq_cp(self._mem, prefix_seq, seq, -1, -1)
+        out: dict[int, list[int]] = {seq: [] for seq in seqs}
+        try:
+            pieces = [(row, prefix_len, seq, True) for row, seq in zip(group, seqs, strict=True)]
+            first = self._decode_pieces(pieces)
+            next_tok = {seq: int(np.argmax(x)) for seq, x in zip(seqs, first, strict=True)}
+            pos = {seq: prefix_len + len(row) for seq, row in zip(seqs, group, strict=True)}
+            active = list(seqs)
+            while active:
+                still = []
+                for seq in active:
+                    token = next_tok[seq]
+                    if self._ll.llama_vocab_is_eog(self._vocab, token):
+                        continue
+                    out[seq].append(token)
+                    if len(out[seq]) < limit:
+                        still.append(seq)
+                active = still
+                if not active:
+                    break
+                logits = self._decode_pieces([([next_tok[s]], pos[s], s, True) for s in active])
+                for seq, x in zip(active, logits, strict=True):
+                    pos[seq] += 1
+                    next_tok[seq] = int(np.argmax(x))
+        finally:
+            self._release(seqs)
+        return [Answer(value=self._detokenize(out[s]), p=None) for s in seqs]
+
+    def _detokenize(self, tokens: list[int]) -> str:
+        return (
+            b"".join(self._piece_bytes(t, special=False) for t in tokens)
+            .decode("utf-8", errors="replace")
+            .strip()
+        )
+
+    def close(self) -> None:
+        if getattr(self, "_ctx", None):
+            self._ll.llama_batch_free(self._batch)
+            self._ll.llama_free(self._ctx)
+            self._ll.llama_model_free(self._model)
+            self._ctx = None
+
+
+def _log_softmax(logits: np.ndarray) -> np.ndarray:
+    top = float(logits.max())
+    return logits - (top + float(np.log(np.exp(logits - top).sum())))

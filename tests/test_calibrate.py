@@ -1,0 +1,49 @@
+import numpy as np
+
+from fastsheet.calibrate import (
+    Mode,
+    calibrate_flag,
+    calibrate_label,
+    content_free,
+    distribution,
+    from_gold,
+)
+
+
+def test_content_free_threshold_is_the_mean_in_logit_space():
+    t = content_free([0.2, 0.2, 0.2])
+    assert abs(t.value - 0.2) < 1e-9
+    t = content_free([0.1, 0.9])
+    assert abs(t.value - 0.5) < 1e-9
+
+
+def test_gold_threshold_separates_a_biased_but_well_ranked_model():
+    # the model says "no" to everything (p < 0.5) but ranks perfectly
+    p = np.array([0.05, 0.08, 0.1, 0.12, 0.3, 0.32, 0.35, 0.4])
+    gold = np.array([0, 0, 0, 0, 1, 1, 1, 1], dtype=bool)
+    t = from_gold(p, gold)
+    assert 0.12 < t.value < 0.3
+    assert ((p >= t.value) == gold).all()
+
+
+def test_gold_threshold_degenerate_gold():
+    assert from_gold(np.array([0.1, 0.2]), np.array([True, True])).value == 0.5
+
+
+def test_distribution_threshold_splits_two_clusters():
+    rng = np.random.default_rng(0)
+    p = np.concatenate([rng.uniform(0.01, 0.05, 100), rng.uniform(0.3, 0.4, 100)])
+    t = distribution(p)
+    assert 0.05 < t.value < 0.3
+
+
+def test_calibrate_flag_falls_back_to_half():
+    c = calibrate_flag(Mode.CONTENT_FREE, content_free_p=[])
+    assert c.mode is Mode.NONE and c.threshold == 0.5
+
+
+def test_label_prior_correction_weights():
+    cf = np.array([[0.7, 0.2, 0.1], [0.7, 0.2, 0.1]])
+    c = calibrate_label(Mode.CONTENT_FREE, cf)
+    adjusted = np.array([0.7, 0.2, 0.1]) * np.array(c.weights)
+    assert np.allclose(adjusted / adjusted.sum(), [1 / 3] * 3)

@@ -1,0 +1,206 @@
+"""The CLI contract, end to end with the real default model, and every bad input."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def fastsheet(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "fastsheet.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env={**os.environ},
+        timeout=600,
+    )
+
+
+@pytest.fixture
+def data(tmp_path: Path, reviews: pl.DataFrame) -> Path:
+    path = tmp_path / "reviews.csv"
+    reviews.write_csv(path)
+    return path
+
+
+def test_eval_flag_with_gold_writes_results_and_summary(tmp_path: Path, data: Path):
+    out = tmp_path / "out.csv"
+    cache = tmp_path / "c.sqlite"
+    run = fastsheet(
+        "eval",
+        str(data),
+        "--rule",
+        "The review is positive.",
+        "--gold",
+        "gold",
+        "--out",
+        str(out),
+        "--cache",
+        str(cache),
+    )
+    assert run.returncode == 0, run.stderr
+    result = pl.read_csv(out)
+    assert result.columns == ["source", "review", "gold", "rule", "rule_p"]
+    assert result["rule"].dtype == pl.Boolean
+    assert result["rule_p"].is_between(0, 1).all()
+    # rule_p is the probability of the decided answer: p(yes) for flagged rows, p(no) otherwise;
+    # one threshold decides, so every flagged row has a higher p(yes) than every other row
+    p_yes = result.select(
+        pl.when(pl.col("rule")).then(pl.col("rule_p")).otherwise(1 - pl.col("rule_p"))
+    )
+    flagged = p_yes.to_series().filter(result["rule"])
+    cleared = p_yes.to_series().filter(~result["rule"])
+    assert flagged.len() and cleared.len() and flagged.min() >= cleared.max()
+    lines = run.stdout.splitlines()
+    assert lines[0].endswith(f"/ {len(result)} flagged ({100 * result['rule'].mean():.1f}%)")
+    assert any(line.startswith("gold: ") and "precision" in line for line in lines)
+    assert "rows/s" in run.stderr
+    # the second run is served from the cache: same output
+    again = fastsheet(
+        "eval",
+        str(data),
+        "--rule",
+        "The review is positive.",
+        "--gold",
+        "gold",
+        "--out",
+        str(out),
+        "--cache",
+        str(cache),
+    )
+    assert again.returncode == 0
+    assert pl.read_csv(out).equals(result)
+
+
+def test_eval_label_to_parquet_with_custom_name(tmp_path: Path):
+    data = tmp_path / "q.csv"
+    pl.DataFrame(
+        {
+            "question": [
+                "Who wrote Hamlet?",
+                "How many legs does a spider have?",
+                "Where is the Eiffel Tower?",
+            ]
+        }
+    ).write_csv(data)
+    out = tmp_path / "q.parquet"
+    run = fastsheet(
+        "eval",
+        str(data),
+        "--rule",
+        "What the question asks for.",
+        "--kind",
+        "label",
+        "--labels",
+        "person,number,location",
+        "--name",
+        "asks",
+        "--out",
+        str(out),
+        "--no-cache",
+    )
+    assert run.returncode == 0, run.stderr
+    result = pl.read_parquet(out)
+    assert result["asks"].to_list() == ["person", "number", "location"]
+    assert result["asks_p"].is_between(0, 1).all()
+    assert "person: 1" in run.stdout
+
+
+def test_eval_score_and_text(tmp_path: Path, data: Path):
+    out = tmp_path / "s.csv"
+    run = fastsheet(
+        "eval",
+        str(data),
+        "--rule",
+        "How positive is the {review}?",
+        "--kind",
+        "score",
+        "--scale",
+        "1-5",
+        "--out",
+        str(out),
+        "--no-cache",
+    )
+    assert run.returncode == 0, run.stderr
+    scored = pl.read_csv(out)
+    assert scored["rule"].is_between(1, 5).all() and "mean" in run.stdout
+    out2 = tmp_path / "t.csv"
+    run = fastsheet(
+        "eval",
+        str(data),
+        "--rule",
+        "Name the food or service the {review} talks about, in one or two words.",
+        "--kind",
+        "text",
+        "--out",
+        str(out2),
+        "--no-cache",
+    )
+    assert run.returncode == 0, run.stderr
+    text = pl.read_csv(out2)
+    assert text["rule"].str.len_chars().min() > 0
+    assert text["rule_p"].is_null().all()
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("missing_file", "No such file"),
+        ("bad_format", "not a well-formed CSV"),
+        ("unknown_column", "Unknown column {nope}"),
+        ("not_gguf", "not a GGUF"),
+        ("empty_labels", "label set is empty"),
+        ("unknown_suffix", "unknown file type"),
+        ("unknown_gold", "Unknown gold column"),
+    ],
+)
+def test_bad_input_exits_nonzero_with_one_clear_line(
+    tmp_path: Path, data: Path, case: str, expected: str
+):
+    out = tmp_path / "out.csv"
+    out.write_text("precious earlier results\n")
+    args = ["eval", str(data), "--rule", "The review is positive.", "--out", str(out), "--no-cache"]
+    if case == "missing_file":
+        args[1] = str(tmp_path / "nope.csv")
+    elif case == "bad_format":
+        bad = tmp_path / "bad.csv"
+        bad.write_text('a,b\n1,2\n3,"x\n4,5,6\n')
+        args[1] = str(bad)
+    elif case == "unknown_column":
+        args[3] = "Is {nope} positive?"
+    elif case == "not_gguf":
+        fake = tmp_path / "model.gguf"
+        fake.write_text("not a model")
+        args += ["--model", str(fake)]
+    elif case == "empty_labels":
+        args += ["--kind", "label", "--labels", ","]
+    elif case == "unknown_suffix":
+        weird = tmp_path / "data.docx"
+        weird.write_text("x")
+        args[1] = str(weird)
+    elif case == "unknown_gold":
+        args += ["--gold", "verdict"]
+    run = fastsheet(*args)
+    assert run.returncode != 0
+    lines = [line for line in run.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("fastsheet: error: ") and expected in lines[0]
+    assert out.read_text() == "precious earlier results\n"
+
+
+def test_models_lists_the_default(model_path: Path):
+    run = fastsheet("models")
+    assert run.returncode == 0
+    assert model_path.name + " (default)" in run.stdout
+    assert "Q4_0 · verified" in run.stdout
+
+
+def test_models_pull_unknown_name():
+    run = fastsheet("models", "pull", "gpt-17")
+    assert run.returncode == 2 and "Unknown model 'gpt-17'" in run.stderr

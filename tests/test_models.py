@@ -1,0 +1,76 @@
+"""Model files: the catalogue, GGUF headers, verification and resolution errors."""
+
+from pathlib import Path
+
+import pytest
+
+from fastsheet.errors import ModelError
+from fastsheet.gguf import read_info
+from fastsheet.models import CATALOGUE, DEFAULT_MODEL, describe, find_models, resolve_model
+
+
+def test_default_model_is_set_up_and_verifies(model_path: Path):
+    assert model_path.name == CATALOGUE[DEFAULT_MODEL].filename
+    found = describe(model_path)
+    assert found.verified is True
+    assert found.info is not None and found.info.quantization == "Q4_0"
+    assert found.info.name == "Qwen2.5 Coder 0.5B Instruct AWQ"
+    assert found.info.has_chat_template
+
+
+def test_source_file_verifies_too(model_path: Path):
+    source = model_path.parent / CATALOGUE[DEFAULT_MODEL].source.filename
+    assert source.stat().st_size == 491_400_064
+    assert describe(source).verified is True
+    assert read_info(source).quantization == "Q4_K_M"
+
+
+def test_a_tampered_copy_fails_verification(tmp_path: Path, model_path: Path):
+    copy = tmp_path / model_path.name
+    with model_path.open("rb") as src, copy.open("wb") as dst:
+        dst.write(src.read(1 << 20))  # a truncated "download"
+    assert describe(copy).verified is False
+
+
+def test_find_models_lists_gguf_files(tmp_path: Path):
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "fake.gguf").write_bytes(b"NOPE" + b"\0" * 100)
+    found = find_models(tmp_path)
+    assert [m.path.name for m in found] == ["fake.gguf"]
+    assert found[0].verified is False and "not a GGUF" in found[0].problem
+
+
+def test_resolve_errors(tmp_path: Path):
+    with pytest.raises(ModelError, match="No such model file"):
+        resolve_model(tmp_path / "missing.gguf")
+    not_gguf = tmp_path / "model.gguf"
+    not_gguf.write_text("hello, I am a text file")
+    with pytest.raises(ModelError, match="not a GGUF"):
+        resolve_model(not_gguf)
+    with pytest.raises(ModelError, match="folder"):
+        resolve_model(tmp_path)
+
+
+def test_missing_default_explains_the_setup_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("FASTSHEET_MODELS", str(tmp_path))
+    with pytest.raises(ModelError, match=r"fastsheet models pull qwen2\.5-coder-0\.5b"):
+        resolve_model(None)
+
+
+def test_truncated_gguf_header_is_a_model_error(tmp_path: Path, model_path: Path):
+    broken = tmp_path / "broken.gguf"
+    broken.write_bytes(model_path.open("rb").read(4096))
+    with pytest.raises(ModelError, match="not a valid GGUF"):
+        read_info(broken)
+
+
+def test_a_file_that_fails_to_load_is_a_model_error(tmp_path: Path):
+    from fastsheet.llama_backend import LlamaBackend
+
+    fake = tmp_path / "fake.gguf"
+    # a valid GGUF header with no tensors and no architecture: llama.cpp refuses it
+    import struct
+
+    fake.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 0, 0))
+    with pytest.raises(ModelError, match="could not load"):
+        LlamaBackend(fake)

@@ -1,0 +1,58 @@
+import pytest
+
+from fastsheet.errors import RuleError
+from fastsheet.rules import Kind, Rule, parse_labels, parse_scale
+
+
+def test_references_are_ordered_and_unique():
+    rule = Rule("Flag if {category} is unusual for {customer} buying {category}")
+    assert rule.references() == ["category", "customer"]
+
+
+def test_unknown_column_lists_existing_columns():
+    rule = Rule("Flag if {merchant_cat} is odd")
+    with pytest.raises(RuleError) as err:
+        rule.check_columns(["amount", "merchant", "category"])
+    message = str(err.value)
+    assert "{merchant_cat}" in message
+    assert "amount, merchant, category" in message
+
+
+def test_empty_label_set_is_an_error():
+    with pytest.raises(RuleError, match="at least one label"):
+        Rule("What is it?", kind=Kind.LABEL, labels=())
+    with pytest.raises(RuleError, match="empty"):
+        parse_labels(" , ,")
+
+
+def test_duplicate_labels_are_an_error():
+    with pytest.raises(RuleError, match="distinct"):
+        Rule("What is it?", kind=Kind.LABEL, labels=("a", "a"))
+
+
+def test_scale_parsing_and_validation():
+    assert parse_scale("1-5") == (1, 5)
+    assert parse_scale(" 0 - 10 ") == (0, 10)
+    with pytest.raises(RuleError):
+        parse_scale("five")
+    with pytest.raises(RuleError, match="Bad scale"):
+        Rule("How good?", kind=Kind.SCORE, scale=(5, 1))
+
+
+def test_candidates_per_kind():
+    assert Rule("x").candidates() == ("Yes", "No")
+    assert Rule("x", kind=Kind.SCORE, scale=(1, 3)).candidates() == ("1", "2", "3")
+    assert Rule("x", kind=Kind.LABEL, labels=("a", "b")).candidates() == ("a", "b")
+    assert Rule("x", kind=Kind.TEXT).candidates() == ()
+
+
+def test_identity_ignores_name_but_not_options():
+    a = Rule("x", name="one", kind=Kind.LABEL, labels=("a", "b"))
+    assert a.identity() == Rule("x", name="two", kind=Kind.LABEL, labels=("a", "b")).identity()
+    assert a.identity() != Rule("x", kind=Kind.LABEL, labels=("a", "c")).identity()
+    assert Rule("x").identity() != Rule("x", kind=Kind.SCORE).identity()
+
+
+def test_empty_rule_is_an_error():
+    with pytest.raises(RuleError, match="empty"):
+        Rule("   ")

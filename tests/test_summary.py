@@ -1,0 +1,91 @@
+import numpy as np
+import polars as pl
+import pytest
+
+from fastsheet.calibrate import Calibration
+from fastsheet.cells import Answer
+from fastsheet.errors import DataError
+from fastsheet.results import ResultColumn
+from fastsheet.rules import Kind, Rule
+from fastsheet.summary import (
+    agreement,
+    breakdown,
+    disagreements,
+    gold_flags,
+    gold_labels,
+    summarize,
+    wilson,
+)
+
+
+def flag_column(p_yes, done=None):
+    col = ResultColumn(Rule("r"), len(p_yes))
+    rows = [i for i in range(len(p_yes)) if done is None or i in done]
+    col.set_answers(rows, [Answer(None, p_yes[i], (p_yes[i], 1 - p_yes[i])) for i in rows])
+    return col
+
+
+def test_wilson_known_values():
+    low, high = wilson(5, 10)
+    assert abs(low - 0.2366) < 1e-3 and abs(high - 0.7634) < 1e-3
+    assert wilson(0, 0) == (0.0, 1.0)
+
+
+def test_finite_population_narrows_and_closes_the_interval():
+    low_inf, high_inf = wilson(40, 400)
+    low, high = wilson(40, 400, population=1000)
+    assert high - low < high_inf - low_inf
+    assert wilson(40, 1000, population=1000) == (0.04, 0.04)
+
+
+def test_flag_summary_texts():
+    p = [0.9] * 847 + [0.1] * (10_000 - 847)
+    complete = summarize(flag_column(p), Calibration())
+    assert complete.text() == "847 / 10,000 flagged (8.5%)"
+    partial = summarize(flag_column(p, done=set(range(800, 1200))), Calibration())
+    assert partial.text().startswith("≈ ") and "(400 of 10,000)" in partial.text()
+
+
+def test_threshold_changes_decisions():
+    col = flag_column([0.1, 0.2, 0.3, 0.4])
+    assert summarize(col, Calibration(threshold=0.25)).flagged == 2
+
+
+def test_label_and_score_summaries():
+    rule = Rule("which", kind=Kind.LABEL, labels=("a", "b", "c"))
+    col = ResultColumn(rule, 3)
+    col.set_answers(
+        [0, 1, 2],
+        [
+            Answer("a", 0.6, (0.6, 0.3, 0.1)),
+            Answer("c", 0.5, (0.2, 0.3, 0.5)),
+            Answer("a", 0.9, (0.9, 0.05, 0.05)),
+        ],
+    )
+    assert summarize(col, Calibration()).counts == {"a": 2, "b": 0, "c": 1}
+    score = ResultColumn(Rule("how", kind=Kind.SCORE, scale=(1, 3)), 2)
+    score.set_answers(
+        [0, 1], [Answer(1.0, 1.0, (1.0, 0.0, 0.0)), Answer(3.0, 1.0, (0.0, 0.0, 1.0))]
+    )
+    assert summarize(score, Calibration()).mean == 2.0
+
+
+def test_gold_parsing_and_agreement():
+    gold = gold_flags(pl.Series("g", ["true", "no", "1", "", "Yes"]))
+    assert np.array_equal(np.isnan(gold), [False, False, False, True, False])
+    col = flag_column([0.9, 0.9, 0.1, 0.5, 0.9])
+    a = agreement(col, Calibration(), gold)
+    assert (a.n, a.matches) == (4, 2)
+    assert a.binary.tp == 2 and a.binary.fp == 1 and a.binary.fn == 1
+    assert a.text().startswith("2/4 match")
+    assert list(disagreements(col, Calibration(), gold)) == [1, 2]
+    with pytest.raises(DataError):
+        gold_flags(pl.Series("g", ["maybe", "perhaps"]))
+    assert list(gold_labels(pl.Series(["B", "a", "z"]), ("a", "b"))[:2]) == [1.0, 0.0]
+
+
+def test_breakdown_by_column():
+    frame = pl.DataFrame({"country": ["UK", "UK", "FR", "FR"]})
+    col = flag_column([0.9, 0.1, 0.9, 0.9])
+    out = breakdown(frame, col, Calibration(), "country")
+    assert out.row(0, named=True) == {"country": "FR", "rows": 2, "flagged": 2, "share": 1.0}
