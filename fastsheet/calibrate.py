@@ -16,8 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fastsheet.metrics import binary_agreement
-
 
 class Mode(enum.Enum):
     NONE = "none"
@@ -71,20 +69,22 @@ def from_gold(p: np.ndarray, gold: np.ndarray) -> Threshold:
     gold = np.asarray(gold, dtype=bool)
     if len(p) == 0 or gold.all() or not gold.any():
         return Threshold(0.5, Mode.GOLD)
-    unique = np.unique(p)
-    candidates = np.concatenate(
-        ([unique[0] - _EPS], (unique[:-1] + unique[1:]) / 2, [unique[-1] + _EPS])
-    )
-    if len(candidates) > 512:
-        candidates = np.quantile(p, np.linspace(0, 1, 513))
-    best = max(
-        candidates,
-        key=lambda t: (
-            (a := binary_agreement(p >= t, gold)).balanced_accuracy,
-            a.accuracy,
-        ),
-    )
-    return Threshold(float(best), Mode.GOLD)
+    order = np.argsort(-p, kind="mergesort")
+    ps, gs = p[order], gold[order]
+    n_pos, n_neg = int(gs.sum()), int((~gs).sum())
+    # cut after k rows (k = 0..n): the top k rows are flagged
+    tp = np.concatenate(([0], np.cumsum(gs)))
+    fp = np.concatenate(([0], np.cumsum(~gs)))
+    last = np.concatenate((np.flatnonzero(np.diff(ps) != 0), [len(ps) - 1])) + 1  # tie-safe cuts
+    cuts = np.concatenate(([0], last))
+    balanced = (tp[cuts] / n_pos + (n_neg - fp[cuts]) / n_neg) / 2
+    accuracy = (tp[cuts] + n_neg - fp[cuts]) / len(ps)
+    best = cuts[np.lexsort((accuracy, balanced))[-1]]
+    if best == 0:
+        return Threshold(float(ps[0] + _EPS), Mode.GOLD)
+    if best == len(ps):
+        return Threshold(float(ps[-1] - _EPS), Mode.GOLD)
+    return Threshold(float((ps[best - 1] + ps[best]) / 2), Mode.GOLD)
 
 
 def correct_priors(probs: np.ndarray, content_free_probs: np.ndarray) -> np.ndarray:

@@ -28,7 +28,11 @@ def _instruction(rule: Rule) -> str:
     if rule.kind is Kind.FLAG:
         return "Does the rule hold for the record? Answer Yes or No."
     if rule.kind is Kind.LABEL:
-        return "Labels: " + ", ".join(rule.labels) + "\nAnswer with the one label that fits the record."
+        return (
+            "Labels: "
+            + ", ".join(rule.labels)
+            + "\nAnswer with the one label that fits the record."
+        )
     if rule.kind is Kind.SCORE:
         lo, hi = rule.scale
         return f"Rate the record on a scale from {lo} to {hi}. Answer with one whole number."

@@ -1,6 +1,6 @@
 """A rule column's results as arrays: state, candidate probabilities, text.
 
-No Python object per row: states are a uint8 array, probabilities a float32
+No Python object per row: states are a uint8 array, probabilities a float64
 matrix (one column per candidate). Decisions are derived with a Calibration.
 """
 
@@ -27,7 +27,7 @@ class ResultColumn:
         self.generation = generation
         self.candidates = rule.candidates()
         self.state = np.zeros(n, dtype=np.uint8)
-        self.probs = np.full((n, max(1, len(self.candidates))), np.nan, dtype=np.float32)
+        self.probs = np.full((n, max(1, len(self.candidates))), np.nan, dtype=np.float64)
         self.text: list[str | None] | None = [None] * n if rule.kind is Kind.TEXT else None
         self.errors: dict[int, str] = {}
 
@@ -40,7 +40,7 @@ class ResultColumn:
             for row, answer in zip(rows, answers, strict=True):
                 self.text[row] = "" if answer.value is None else str(answer.value)
         else:
-            self.probs[idx] = np.asarray([a.probs for a in answers], dtype=np.float32)
+            self.probs[idx] = np.asarray([a.probs for a in answers], dtype=np.float64)
         self.state[idx] = DONE
         for row in rows:
             self.errors.pop(row, None)

@@ -1,0 +1,540 @@
+"""The live evaluator: rule columns recalculate like spreadsheet formulas.
+
+One worker thread owns the model backend and takes tasks from the Schedule. Results
+come back to the asyncio loop as values (`Update`, `ColumnEvent`); the loop thread
+owns every column's state, and drops results of a generation that is no longer
+current. A new edit cancels the old generation at the next batch boundary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+
+from fastsheet.backend import Backend
+from fastsheet.cache import NoCache, ResultCache
+from fastsheet.calibrate import Calibration, Mode, calibrate_flag, calibrate_label
+from fastsheet.cells import Answer, Cell
+from fastsheet.errors import FastsheetError, RuleError
+from fastsheet.history import Diff, Generation, History, decision_codes
+from fastsheet.results import ERROR, RUNNING, ResultColumn
+from fastsheet.rules import Kind, Rule
+from fastsheet.runner import RuleRunner
+from fastsheet.schedule import Schedule, Task
+from fastsheet.summary import (
+    GoldAgreement,
+    Summary,
+    agreement,
+    breakdown,
+    gold_flags,
+    gold_labels,
+    summarize,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Update:
+    """New cell values for some rows of one column's generation."""
+
+    column: str
+    generation: int
+    rows: tuple[int, ...]
+    cells: tuple[Cell, ...]
+    source: str  # "cache" | "model" | "running" | "error"; "calibration": every done cell
+
+
+@dataclass(frozen=True)
+class ColumnEvent:
+    """A change in a column's state: started, waiting, complete, error, removed."""
+
+    column: str
+    generation: int
+    kind: str
+    message: str = ""
+
+
+Event = Update | ColumnEvent
+
+
+@dataclass
+class Column:
+    """The loop thread's state for one rule column."""
+
+    rule: Rule
+    generation: int
+    result: ResultColumn
+    calibration: Calibration = field(default_factory=Calibration)
+    content_free: Calibration | None = None
+    history: History = field(default_factory=History)
+    error: str | None = None
+    runner: RuleRunner | None = None
+    finished: int = 0  # rows done or failed in this generation
+    started: float = field(default_factory=time.perf_counter)
+    completed_at: float | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.finished >= len(self.result) and self.error is None
+
+
+class Evaluator:
+    """Rule columns over one dataset, evaluated live by one worker thread."""
+
+    def __init__(
+        self,
+        frame: pl.DataFrame,
+        backend: Backend,
+        cache: ResultCache | None = None,
+        gold: str | None = None,
+        seed: int = 0,
+        first_batch: int = 2,
+        max_batch: int = 16,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self.frame = frame
+        self.backend = backend
+        self.cache = cache if cache is not None else NoCache()
+        self.gold = gold
+        self.loop = loop or asyncio.get_event_loop()
+        self.schedule = Schedule(
+            frame.height, seed=seed, first_batch=first_batch, max_batch=max_batch
+        )
+        self.columns: dict[str, Column] = {}
+        self._listeners: list[Callable[[Event], None]] = []
+        self._runners: dict[tuple[str, int], RuleRunner] = {}
+        self._next_generation = 1
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closing = False
+        self.model_rows = 0
+        self.model_seconds = 0.0
+        self._worker = threading.Thread(target=self._work, name="fastsheet-model", daemon=True)
+        self._worker.start()
+
+    # ----- editing --------------------------------------------------------------------------
+
+    def set_rule(self, rule: Rule) -> int:
+        """Start a new generation of `rule.name`; returns its number.
+
+        An unknown {column} or a dependency cycle raises RuleError; the column keeps
+        the new rule text, in an error state, so nothing typed is lost. Columns that
+        refer to this one start again after it."""
+        return self._set_rule(rule, seen={rule.name})
+
+    def _set_rule(self, rule: Rule, seen: set[str]) -> int:
+        generation = self._next_generation
+        self._next_generation += 1
+        old = self.columns.get(rule.name)
+        column = Column(rule, generation, ResultColumn(rule, self.frame.height, generation))
+        if old is not None:
+            column.history = old.history
+        column.history.add(generation, rule)
+        self.columns[rule.name] = column
+        try:
+            self._check(rule)
+        except RuleError as exc:
+            column.error = str(exc)
+            self._fail(column)
+            self._restart_dependents(rule.name, seen)
+            raise
+        self._start(column)
+        self._restart_dependents(rule.name, seen)
+        return generation
+
+    def _fail(self, column: Column) -> None:
+        self.schedule.stop(column.rule.name)
+        column.result.set_error(range(self.frame.height), column.error or "error")
+        self._emit(ColumnEvent(column.rule.name, column.generation, "error", column.error or ""))
+        self._check_idle()
+
+    def remove(self, name: str) -> None:
+        """Delete a column; columns that referred to it show an unknown-column error."""
+        dependents = self._dependents(name)
+        column = self.columns.pop(name, None)
+        self.schedule.stop(name)
+        if column is not None:
+            self._emit(ColumnEvent(name, column.generation, "removed"))
+        for dependent in dependents:
+            with contextlib.suppress(RuleError):
+                self._set_rule(self.columns[dependent].rule, {dependent})
+        self._check_idle()
+
+    def cancel(self, name: str | None = None) -> None:
+        """Stop evaluating a column (or all); cells done so far stay."""
+        for n in [name] if name else list(self.columns):
+            self.schedule.stop(n)
+        self._check_idle()
+
+    def set_visible(self, rows: Sequence[int] | range) -> None:
+        """Rows on screen: they are evaluated first."""
+        self.schedule.set_visible(np.asarray(rows, dtype=np.int64))
+
+    def set_gold(self, gold: str | None) -> None:
+        self.gold = gold
+        for column in self.columns.values():
+            self._recalibrate(column)
+
+    def _check(self, rule: Rule) -> None:
+        names = set(self.frame.columns) | set(self.columns)
+        unknown = [r for r in rule.references() if r not in names]
+        if unknown:
+            rule.check_columns(
+                list(self.frame.columns) + [n for n in self.columns if n != rule.name]
+            )
+        if rule.name in self.frame.columns:
+            raise RuleError(f"A data column is already called {rule.name!r}: pick another name.")
+        cycle = self._cycle_from(rule.name)
+        if cycle:
+            raise RuleError(
+                f"Rule {rule.name!r} depends on itself: {' → '.join(cycle)}. "
+                "Remove one of these references."
+            )
+
+    def _deps(self, name: str) -> list[str]:
+        column = self.columns.get(name)
+        if column is None:
+            return []
+        return [r for r in column.rule.references() if r in self.columns]
+
+    def _cycle_from(self, start: str) -> list[str] | None:
+        def visit(name: str, path: list[str]) -> list[str] | None:
+            for dep in self._deps(name):
+                if dep == start:
+                    return [*path, dep]
+                if dep not in path:
+                    found = visit(dep, [*path, dep])
+                    if found:
+                        return found
+            return None
+
+        return visit(start, [start])
+
+    def _order(self) -> list[str]:
+        """Column names, dependencies first."""
+        done: list[str] = []
+
+        def visit(name: str, seen: set[str]) -> None:
+            if name in done or name in seen:
+                return
+            for dep in self._deps(name):
+                visit(dep, seen | {name})
+            done.append(name)
+
+        for name in self.columns:
+            visit(name, set())
+        return done
+
+    def _dependents(self, name: str) -> list[str]:
+        return [n for n in self._order() if name in self._deps(n)]
+
+    def _restart_dependents(self, name: str, seen: set[str]) -> None:
+        """Start again every column that refers to `name` (each once)."""
+        for dependent in self._dependents(name):
+            if dependent in seen:
+                continue
+            seen.add(dependent)
+            with contextlib.suppress(RuleError):
+                self._set_rule(self.columns[dependent].rule, seen)
+        self._revive_waiting_for(name, seen)
+
+    def _revive_waiting_for(self, name: str, seen: set[str]) -> None:
+        """A column whose rule named `name` before it existed can run now."""
+        for other in list(self.columns.values()):
+            if other.error and other.rule.name not in seen and name in other.rule.references():
+                seen.add(other.rule.name)
+                with contextlib.suppress(RuleError):
+                    self._set_rule(other.rule, seen)
+
+    def _start(self, column: Column) -> None:
+        name = column.rule.name
+        self.schedule.set_priority(self._order())
+        deps = self._deps(name)
+        broken = [d for d in deps if self.columns[d].error]
+        if broken:
+            column.error = f"Depends on {broken[0]!r}, which has an error: fix that rule first."
+            self._fail(column)
+            return
+        ready = all(self.columns[d].complete for d in deps)
+        for key in [k for k in self._runners if k[0] == name]:
+            del self._runners[key]
+        if ready:
+            self._make_runner(column)
+        self._idle.clear()
+        self.schedule.start(name, column.generation, ready=ready)
+        self._emit(ColumnEvent(name, column.generation, "started" if ready else "waiting"))
+
+    def _make_runner(self, column: Column) -> None:
+        frame = self.frame
+        deps = self._deps(column.rule.name)
+        if deps:
+            frame = frame.with_columns(*(self._as_text(d) for d in deps))
+        exclude = [c for c in (self.gold,) if c]
+        column.runner = RuleRunner(frame, column.rule, self.backend, self.cache, exclude=exclude)
+        self._runners[(column.rule.name, column.generation)] = column.runner
+
+    def _as_text(self, name: str) -> pl.Series:
+        column = self.columns[name]
+        result = column.result
+        if result.text is not None:
+            return pl.Series(name, result.text, dtype=pl.String)
+        values, _ = result.decide(column.calibration)
+        kind = result.rule.kind
+        if kind is Kind.FLAG:
+            text = ["yes" if v == 1 else "no" for v in values]
+        elif kind is Kind.LABEL:
+            text = [result.candidates[int(v)] if not np.isnan(v) else "" for v in values]
+        else:
+            text = [f"{v:.2f}" for v in values]
+        return pl.Series(name, text, dtype=pl.String)
+
+    # ----- reading ------------------------------------------------------------------------
+
+    def cell(self, name: str, row: int) -> Cell:
+        column = self.columns[name]
+        return column.result.cell(row, column.calibration)
+
+    def summary(self, name: str) -> Summary:
+        column = self.columns[name]
+        return summarize(column.result, column.calibration)
+
+    def gold_values(self, name: str) -> np.ndarray | None:
+        column = self.columns[name]
+        if not self.gold or self.gold not in self.frame.columns:
+            return None
+        if column.rule.kind is Kind.FLAG:
+            return gold_flags(self.frame[self.gold])
+        if column.rule.kind is Kind.LABEL:
+            return gold_labels(self.frame[self.gold], column.rule.labels)
+        return None
+
+    def agreement(self, name: str) -> GoldAgreement | None:
+        gold = self.gold_values(name)
+        if gold is None:
+            return None
+        column = self.columns[name]
+        return agreement(column.result, column.calibration, gold)
+
+    def breakdown(self, name: str, by: str) -> pl.DataFrame:
+        column = self.columns[name]
+        return breakdown(self.frame, column.result, column.calibration, by)
+
+    def history(self, name: str) -> list[Generation]:
+        return list(self.columns[name].history.entries)
+
+    def diff(self, name: str, old: int, new: int | None = None) -> Diff | None:
+        column = self.columns[name]
+        return column.history.diff(old, new if new is not None else column.generation)
+
+    @property
+    def rows_per_s(self) -> float:
+        return self.model_rows / self.model_seconds if self.model_seconds else 0.0
+
+    # ----- results out ----------------------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[Event], None]) -> Callable[[], None]:
+        """Call `listener` on the loop thread for every event; returns an unsubscribe."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    async def updates(self) -> AsyncIterator[Event]:
+        """Every event from now on, as an async iterator."""
+        queue: asyncio.Queue[Event] = asyncio.Queue()
+        unsubscribe = self.subscribe(queue.put_nowait)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            unsubscribe()
+
+    async def wait_idle(self, timeout: float | None = None) -> None:
+        """Until no column has work left (waiting dependents included)."""
+        await asyncio.wait_for(self._idle.wait(), timeout)
+
+    def _emit(self, event: Event) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not stop evaluation
+                log.exception("listener failed on %s", event)
+
+    # ----- the worker thread ------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            with self.schedule.wakeup:
+                task = None
+                while not self._closing:
+                    task = self.schedule._next_task_locked()
+                    if task is not None:
+                        break
+                    self._post(self._worker_idle, self.schedule.epoch)
+                    self.schedule.wakeup.wait()
+            if self._closing:
+                return
+            try:
+                self._run(task)
+            except Exception as exc:  # report, never die
+                log.exception("task %s failed", task.kind)
+                message = (
+                    str(exc) if isinstance(exc, FastsheetError) else f"{type(exc).__name__}: {exc}"
+                )
+                self._post(self._apply_error, task, message)
+
+    def _post(self, fn: Callable[..., None], *args: object) -> None:
+        if not self._closing and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(fn, *args)
+
+    def _run(self, task: Task) -> None:
+        runner = self._runners.get((task.column, task.generation))
+        if runner is None or not self.schedule.is_current(task.column, task.generation):
+            return
+        if task.kind == "cache":
+            hit_rows, hits = runner.cached(task.rows)
+            self.schedule.mark_done(task.column, task.generation, hit_rows)
+            self._post(self._apply_answers, task, hit_rows, hits, "cache")
+        elif task.kind == "calibrate":
+            if runner.rule.kind in (Kind.FLAG, Kind.LABEL):
+                answers = runner.content_free_answers()
+                self._post(self._apply_content_free, task, answers)
+        else:
+            self._post(self._apply_running, task)
+            start = time.perf_counter()
+            answers = runner.compute(task.rows)
+            elapsed = time.perf_counter() - start
+            self._post(self._apply_answers, task, list(task.rows), answers, "model", elapsed)
+
+    # ----- applied on the loop thread ---------------------------------------------------
+
+    def _current(self, task: Task) -> Column | None:
+        column = self.columns.get(task.column)
+        return column if column is not None and column.generation == task.generation else None
+
+    def _worker_idle(self, epoch: int) -> None:
+        if epoch == self.schedule.epoch:
+            self._check_idle()
+
+    def _check_idle(self) -> None:
+        with self.schedule.lock:
+            busy = any(
+                p.ready and (p.left > 0 or p.cache_cursor < len(p.cache_order) or not p.calibrated)
+                for p in self.schedule.columns.values()
+            )
+            waiting = any(not p.ready for p in self.schedule.columns.values())
+        in_flight = any(
+            not c.complete and c.error is None and c.rule.name in self.schedule.columns
+            for c in self.columns.values()
+        )
+        if not busy and not waiting and not in_flight:
+            self._idle.set()
+
+    def _apply_running(self, task: Task) -> None:
+        column = self._current(task)
+        if column is None:
+            return
+        column.result.set_state(task.rows, RUNNING)
+        cells = tuple(column.result.cell(r, column.calibration) for r in task.rows)
+        self._emit(Update(task.column, task.generation, task.rows, cells, "running"))
+
+    def _apply_answers(
+        self, task: Task, rows: list[int], answers: list[Answer], source: str, elapsed: float = 0.0
+    ) -> None:
+        if source == "model":
+            self.model_rows += len(rows)
+            self.model_seconds += elapsed
+        column = self._current(task)
+        if column is None or not rows:
+            self._check_idle()
+            return
+        column.result.set_answers(rows, answers)
+        column.finished += len(rows)
+        if self.gold and column.rule.kind is Kind.FLAG:
+            self._recalibrate(column)
+        cells = tuple(column.result.cell(r, column.calibration) for r in rows)
+        self._emit(Update(task.column, task.generation, tuple(rows), cells, source))
+        self._maybe_complete(column)
+
+    def _apply_content_free(self, task: Task, answers: list[Answer]) -> None:
+        column = self._current(task)
+        if column is None:
+            return
+        kind = column.rule.kind
+        if kind is Kind.FLAG:
+            column.content_free = calibrate_flag(
+                Mode.CONTENT_FREE, content_free_p=[a.p for a in answers]
+            )
+        else:
+            probs = np.asarray([a.probs for a in answers])
+            column.content_free = calibrate_label(Mode.CONTENT_FREE, probs)
+        self._recalibrate(column)
+
+    def _recalibrate(self, column: Column) -> None:
+        """Gold labels (on the rows done) when set, else content-free."""
+        before = column.calibration
+        gold = self.gold_values(column.rule.name) if column.rule.kind is Kind.FLAG else None
+        if gold is not None:
+            done = column.result.done_mask() & ~np.isnan(gold)
+            if done.sum() >= 2:
+                column.calibration = calibrate_flag(
+                    Mode.GOLD, column.result.p_yes()[done], gold[done].astype(bool)
+                )
+            elif column.content_free:
+                column.calibration = column.content_free
+        elif column.content_free:
+            column.calibration = column.content_free
+        if column.calibration != before and column.finished:
+            # the decision of every done cell may have changed: no per-row payload
+            self._emit(Update(column.rule.name, column.generation, (), (), "calibration"))
+
+    def _apply_error(self, task: Task, message: str) -> None:
+        column = self._current(task)
+        if column is None:
+            return
+        rows = list(task.rows)
+        if task.kind != "judge":
+            # a failed lookup or calibration: judge those rows instead
+            if task.kind == "cache":
+                return
+            self._emit(ColumnEvent(task.column, task.generation, "warning", message))
+            return
+        column.result.set_error(rows, message)
+        column.finished += len(rows)
+        cells = tuple(column.result.cell(r, column.calibration) for r in rows)
+        self._emit(Update(task.column, task.generation, tuple(rows), cells, "error"))
+        self._maybe_complete(column)
+
+    def _maybe_complete(self, column: Column) -> None:
+        if column.finished < len(column.result) or column.completed_at is not None:
+            return
+        column.completed_at = time.perf_counter()
+        name = column.rule.name
+        values, _ = column.result.decide(column.calibration)
+        failed = column.result.state == ERROR
+        values = np.where(failed, np.nan, values)
+        column.history.complete(
+            column.generation, summarize(column.result, column.calibration), decision_codes(values)
+        )
+        self._emit(ColumnEvent(name, column.generation, "complete"))
+        for dependent in self._dependents(name):
+            other = self.columns[dependent]
+            if other.error is None and all(self.columns[d].complete for d in self._deps(dependent)):
+                self._make_runner(other)
+                self.schedule.set_ready(dependent, other.generation)
+                self._emit(ColumnEvent(dependent, other.generation, "started"))
+        self._check_idle()
+
+    def close(self) -> None:
+        """Stop the worker after its current batch."""
+        with self.schedule.wakeup:
+            self._closing = True
+            self.schedule.wakeup.notify_all()
+        self._worker.join(timeout=60)

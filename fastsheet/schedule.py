@@ -1,0 +1,174 @@
+"""What a column's generation does next: calibrate, sweep the cache, then judge rows.
+
+Pure bookkeeping, shared between the event loop (edits, visibility) and the worker
+thread (taking batches) under one lock. The random order is seeded and fixed per
+sheet, so the rows done so far are an unbiased sample of the column.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class ColumnPlan:
+    """The work left for one generation of one column."""
+
+    name: str
+    generation: int
+    n: int
+    ready: bool = False  # False while waiting for a column it depends on
+    calibrated: bool = False
+    cache_cursor: int = 0  # rows [0, cache_cursor) of the cache order were looked up
+    cache_order: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    taken: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    random_cursor: int = 0
+    batches: int = 0
+    left: int = 0
+
+    def __post_init__(self) -> None:
+        self.taken = np.zeros(self.n, dtype=bool)
+        self.left = self.n
+
+
+@dataclass(frozen=True)
+class Task:
+    """One unit of work for the worker: look rows up in the cache, calibrate, or judge rows."""
+
+    kind: str  # "calibrate" | "cache" | "judge"
+    column: str
+    generation: int
+    rows: tuple[int, ...] = ()
+
+
+class Schedule:
+    """Row order and batch sizes for every column; thread-safe."""
+
+    def __init__(
+        self,
+        n_rows: int,
+        seed: int = 0,
+        first_batch: int = 2,
+        max_batch: int = 16,
+        cache_chunk: int = 4096,
+    ) -> None:
+        self.n = n_rows
+        self.order = np.random.default_rng(seed).permutation(n_rows).astype(np.int64)
+        self.first_batch = first_batch
+        self.max_batch = max_batch
+        self.cache_chunk = cache_chunk
+        self.visible: np.ndarray = np.empty(0, dtype=np.int64)
+        self.columns: dict[str, ColumnPlan] = {}
+        self.priority: list[str] = []  # column names in dependency order
+        self.lock = threading.Lock()
+        self.wakeup = threading.Condition(self.lock)
+        self.epoch = 0  # bumped whenever work is added
+
+    # ----- called from the event loop -----------------------------------------------------
+
+    def start(self, name: str, generation: int, ready: bool) -> None:
+        with self.lock:
+            plan = ColumnPlan(name, generation, self.n, ready=ready)
+            plan.cache_order = np.concatenate([self.visible, self.order])
+            self.columns[name] = plan
+            self.epoch += 1
+            self.wakeup.notify_all()
+
+    def set_ready(self, name: str, generation: int) -> None:
+        with self.lock:
+            plan = self.columns.get(name)
+            if plan and plan.generation == generation:
+                plan.ready = True
+                self.epoch += 1
+                self.wakeup.notify_all()
+
+    def stop(self, name: str) -> None:
+        with self.lock:
+            self.columns.pop(name, None)
+
+    def set_priority(self, names: Sequence[str]) -> None:
+        with self.lock:
+            self.priority = list(names)
+
+    def set_visible(self, rows: Sequence[int]) -> None:
+        with self.lock:
+            self.visible = np.asarray(rows, dtype=np.int64)
+            self.wakeup.notify_all()
+
+    def mark_done(self, name: str, generation: int, rows: Sequence[int]) -> None:
+        """Rows answered from the cache need no model work."""
+        with self.lock:
+            plan = self.columns.get(name)
+            if plan and plan.generation == generation:
+                idx = np.asarray(rows, dtype=np.int64)
+                plan.left -= int(np.count_nonzero(~plan.taken[idx]))
+                plan.taken[idx] = True
+
+    def release(self, name: str, generation: int, rows: Sequence[int]) -> None:
+        """Give rows back (the batch failed to run)."""
+        with self.lock:
+            plan = self.columns.get(name)
+            if plan and plan.generation == generation:
+                idx = np.asarray(rows, dtype=np.int64)
+                plan.left += int(np.count_nonzero(plan.taken[idx]))
+                plan.taken[idx] = False
+
+    # ----- called from the worker -------------------------------------------------------
+
+    def is_current(self, name: str, generation: int) -> bool:
+        with self.lock:
+            plan = self.columns.get(name)
+            return plan is not None and plan.generation == generation
+
+    def next_task(self) -> Task | None:
+        """The most urgent task, or None when there is nothing to do."""
+        with self.lock:
+            return self._next_task_locked()
+
+    def _next_task_locked(self) -> Task | None:
+        """next_task for a caller that holds the lock (the worker, inside `wakeup`)."""
+        if True:
+            names = [n for n in self.priority if n in self.columns]
+            names += [n for n in self.columns if n not in names]
+            for name in names:
+                plan = self.columns[name]
+                if not plan.ready:
+                    continue
+                if not plan.calibrated:
+                    plan.calibrated = True
+                    return Task("calibrate", name, plan.generation)
+                if plan.cache_cursor < len(plan.cache_order):
+                    start = plan.cache_cursor
+                    # the first lookup is small so visible cached cells show at once
+                    size = max(len(self.visible), 256) if start == 0 else self.cache_chunk
+                    plan.cache_cursor = min(len(plan.cache_order), start + size)
+                    rows = plan.cache_order[start : plan.cache_cursor]
+                    return Task("cache", name, plan.generation, tuple(int(r) for r in rows))
+                if plan.left > 0:
+                    rows = self._take(plan)
+                    if rows:
+                        return Task("judge", name, plan.generation, tuple(rows))
+            return None
+
+    def _take(self, plan: ColumnPlan) -> list[int]:
+        size = min(self.max_batch, self.first_batch * (2**plan.batches))
+        picked: list[int] = []
+        for row in self.visible:
+            if not plan.taken[row]:
+                picked.append(int(row))
+                plan.taken[row] = True
+                if len(picked) == size:
+                    break
+        while len(picked) < size and plan.random_cursor < self.n:
+            row = int(self.order[plan.random_cursor])
+            plan.random_cursor += 1
+            if not plan.taken[row]:
+                picked.append(row)
+                plan.taken[row] = True
+        plan.left -= len(picked)
+        plan.batches += 1
+        return picked
