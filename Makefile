@@ -1,5 +1,5 @@
 # Two commands set everything up on a fresh machine:
-#   make run   - install, set up the default model, judge a sample dataset with it
+#   make run   - install, set up the default model, open the app on the fraud sample
 #   make test  - install, set up the default model, lint, and run the tests
 PYTHON ?= python3
 VENV := .venv
@@ -19,11 +19,11 @@ models: $(STAMP)
 	$(BIN)/fastsheet models pull qwen2.5-coder-0.5b
 
 run: models
-	$(BIN)/fastsheet eval resources/samples/reviews_sample.csv --rule "The review is positive." --gold gold --out sample_results.csv
+	$(BIN)/fastsheet open resources/samples/fraud.fastsheet
 
 lint: $(STAMP)
-	$(BIN)/ruff check fastsheet ui tests bench
-	$(BIN)/ruff format --check fastsheet ui tests bench
+	$(BIN)/ruff check fastsheet ui tests bench resources
+	$(BIN)/ruff format --check fastsheet ui tests bench resources
 	$(BIN)/lint-imports
 
 test: models lint

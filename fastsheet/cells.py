@@ -36,6 +36,7 @@ class Cell:
     p: float | None = None
     error: str | None = None
     generation: int = 0
+    low_confidence: bool = False  # the answer sits close to the decision boundary
 
     @staticmethod
     def pending(generation: int = 0) -> Cell:

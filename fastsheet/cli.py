@@ -12,10 +12,9 @@ import numpy as np
 import polars as pl
 
 from fastsheet.cache import NoCache, ResultCache
-from fastsheet.calibrate import Calibration
 from fastsheet.errors import DataError, FastsheetError
 from fastsheet.paths import default_cache_path
-from fastsheet.results import ResultColumn
+from fastsheet.results import with_results
 from fastsheet.rules import Kind, Rule, parse_labels, parse_scale
 from fastsheet.runner import Progress, RuleRunner, default_calibration, evaluate
 from fastsheet.summary import agreement, gold_flags, gold_labels, summarize
@@ -54,6 +53,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     op = sub.add_parser("open", help="open a data file or .fastsheet project in the app")
     op.add_argument("file")
+    op.add_argument("--model", metavar="PATH", help="a .gguf file or catalogued model name")
+
+    sh = sub.add_parser("shot", help="screenshot the app on DATA with a rule (offscreen)")
+    sh.add_argument("data", metavar="DATA")
+    sh.add_argument("--rule", metavar="TEXT")
+    sh.add_argument("--kind", choices=[k.value for k in Kind], default="flag")
+    sh.add_argument("--labels", metavar="A,B,C")
+    sh.add_argument("--scale", metavar="LO-HI", default="1-5")
+    sh.add_argument("--model", metavar="PATH")
+    sh.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the column")
+    sh.add_argument("--out", required=True, metavar="PNG")
     return parser
 
 
@@ -68,8 +78,19 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_eval(args)
         if args.command == "models":
             return cmd_models(args)
+        if args.command == "shot":
+            return frontend("shot")(
+                args.data,
+                args.rule,
+                args.out,
+                args.kind,
+                args.labels,
+                args.scale,
+                args.timeout,
+                args.model,
+            )
         if args.command == "open" or args.command is None:
-            return cmd_app(getattr(args, "file", None))
+            return frontend("main")(getattr(args, "file", None), getattr(args, "model", None))
     except FastsheetError as exc:
         print(f"fastsheet: error: {exc}", file=sys.stderr)
         return 2
@@ -142,27 +163,6 @@ def _gold_values(frame: pl.DataFrame, column: str, rule: Rule) -> np.ndarray | N
     return None
 
 
-def with_results(
-    frame: pl.DataFrame, result: ResultColumn, calibration: Calibration
-) -> pl.DataFrame:
-    """DATA plus NAME (decision or value) and NAME_p (probability of that answer)."""
-    name = result.rule.name
-    values, p = result.decide(calibration)
-    kind = result.rule.kind
-    if kind is Kind.FLAG:
-        column = pl.Series(name, values, dtype=pl.Float64).cast(pl.Boolean)
-    elif kind is Kind.LABEL:
-        labels = pl.Series(list(result.candidates), dtype=pl.String)
-        index = pl.Series(values).fill_nan(None).cast(pl.Int64)
-        column = labels.gather(index).alias(name)
-    elif kind is Kind.SCORE:
-        column = pl.Series(name, values, dtype=pl.Float64).fill_nan(None)
-    else:
-        column = pl.Series(name, result.text, dtype=pl.String)
-    p_column = pl.Series(f"{name}_p", p, dtype=pl.Float64).fill_nan(None)
-    return frame.with_columns(column, p_column)
-
-
 class ProgressBar:
     """A one-line progress bar with rows/s on stderr (a line every few seconds if not a tty)."""
 
@@ -220,12 +220,16 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_app(path: str | None) -> int:
-    print(
-        "The desktop app is not built yet; use `fastsheet eval DATA --rule TEXT`.", file=sys.stderr
-    )
-    build_parser().print_help()
-    return 0 if path is None else 2
+def frontend(name: str):
+    """The desktop front end's entry point `name` (registered by the `ui` package).
+
+    Looked up through package metadata, so the core never imports Qt."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="fastsheet.frontends"):
+        if ep.name == name:
+            return ep.load()
+    raise FastsheetError("The desktop app is not installed: reinstall fastsheet with `make run`.")
 
 
 if __name__ == "__main__":

@@ -180,9 +180,20 @@ class Evaluator:
         self.schedule.set_visible(np.asarray(rows, dtype=np.int64))
 
     def set_gold(self, gold: str | None) -> None:
-        self.gold = gold
-        for column in self.columns.values():
-            self._recalibrate(column)
+        """Known answers: they set thresholds and are never shown to the model.
+
+        A column whose record showed every column starts again, without the gold one."""
+        old, self.gold = self.gold, gold
+        for name in self._order():
+            column = self.columns.get(name)
+            if column is None:
+                continue
+            shown_all = not [r for r in column.rule.references() if r in self.frame.columns]
+            if shown_all and old != gold and not column.error:
+                with contextlib.suppress(RuleError):
+                    self.set_rule(column.rule)
+            else:
+                self._recalibrate(column)
 
     def _check(self, rule: Rule) -> None:
         names = set(self.frame.columns) | set(self.columns)
@@ -305,7 +316,8 @@ class Evaluator:
 
     def summary(self, name: str) -> Summary:
         column = self.columns[name]
-        return summarize(column.result, column.calibration)
+        prioritised = self.schedule.prioritised(name, column.generation)
+        return summarize(column.result, column.calibration, prioritised)
 
     def gold_values(self, name: str) -> np.ndarray | None:
         column = self.columns[name]

@@ -9,6 +9,7 @@ prefix are scored as whole token sequences through a token trie.
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import logging
 import os
@@ -49,6 +50,8 @@ def _route_llama_log(llama_cpp) -> None:
 
     _log_callback = callback
     llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
+    # never call back into Python while the interpreter shuts down
+    atexit.register(llama_cpp.llama_log_set, ctypes.cast(None, llama_cpp.llama_log_callback), None)
 
 
 def default_threads() -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import polars as pl
 
 from fastsheet.calibrate import Calibration
 from fastsheet.cells import Answer, Cell, CellState
@@ -17,6 +18,8 @@ from fastsheet.rules import Kind, Rule
 STATE_CODES = {CellState.PENDING: 0, CellState.RUNNING: 1, CellState.DONE: 2, CellState.ERROR: 3}
 _STATES = {code: state for state, code in STATE_CODES.items()}
 PENDING, RUNNING, DONE, ERROR = 0, 1, 2, 3
+LOW_MARGIN = 0.2  # flag: |logit(p) - logit(threshold)| below this is low confidence
+LOW_TOP_P = 0.5  # label / score: top probability below this is low confidence
 
 
 class ResultColumn:
@@ -102,7 +105,27 @@ class ResultColumn:
         if self.text is not None:
             return Cell(state, value=self.text[row], generation=self.generation)
         value, p = self.decide_rows([row], calibration)
-        return Cell(state, value=value[0], p=p[0], generation=self.generation)
+        low = bool(self.low_confidence(calibration, [row])[0])
+        return Cell(state, value=value[0], p=p[0], generation=self.generation, low_confidence=low)
+
+    def low_confidence(
+        self, calibration: Calibration, rows: Sequence[int] | None = None
+    ) -> np.ndarray:
+        """Done rows whose answer is close to the decision boundary."""
+        idx = slice(None) if rows is None else np.asarray(rows, dtype=np.int64)
+        done = self.state[idx] == DONE
+        if self.text is not None:
+            return np.zeros(done.shape, dtype=bool)
+        if self.rule.kind is Kind.FLAG:
+            p = np.clip(self.probs[idx, 0], 1e-6, 1 - 1e-6)
+            t = min(max(calibration.threshold, 1e-6), 1 - 1e-6)
+            margin = np.abs(np.log(p / (1 - p)) - np.log(t / (1 - t)))
+            return done & (margin < LOW_MARGIN)
+        probs = self.probs[idx]
+        if calibration.weights is not None:
+            probs = probs * np.asarray(calibration.weights)
+            probs = probs / probs.sum(axis=1, keepdims=True)
+        return done & (np.nan_to_num(probs.max(axis=1), nan=1.0) < LOW_TOP_P)
 
     def decide_rows(
         self, rows: Sequence[int], calibration: Calibration
@@ -123,3 +146,24 @@ class ResultColumn:
         if self.rule.kind is Kind.LABEL:
             return self.candidates[int(v)]
         return float(v)
+
+
+def with_results(
+    frame: pl.DataFrame, result: ResultColumn, calibration: Calibration
+) -> pl.DataFrame:
+    """DATA plus NAME (decision or value) and NAME_p (probability of that answer)."""
+    name = result.rule.name
+    values, p = result.decide(calibration)
+    kind = result.rule.kind
+    if kind is Kind.FLAG:
+        column = pl.Series(name, values, dtype=pl.Float64).cast(pl.Boolean)
+    elif kind is Kind.LABEL:
+        labels = pl.Series(list(result.candidates), dtype=pl.String)
+        index = pl.Series(values).fill_nan(None).cast(pl.Int64)
+        column = labels.gather(index).alias(name)
+    elif kind is Kind.SCORE:
+        column = pl.Series(name, values, dtype=pl.Float64).fill_nan(None)
+    else:
+        column = pl.Series(name, result.text, dtype=pl.String)
+    p_column = pl.Series(f"{name}_p", p, dtype=pl.Float64).fill_nan(None)
+    return frame.with_columns(column, p_column)

@@ -26,12 +26,14 @@ class ColumnPlan:
     cache_cursor: int = 0  # rows [0, cache_cursor) of the cache order were looked up
     cache_order: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     taken: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    prioritised: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
     random_cursor: int = 0
     batches: int = 0
     left: int = 0
 
     def __post_init__(self) -> None:
         self.taken = np.zeros(self.n, dtype=bool)
+        self.prioritised = np.zeros(self.n, dtype=bool)  # judged out of the random order
         self.left = self.n
 
 
@@ -119,6 +121,14 @@ class Schedule:
 
     # ----- called from the worker -------------------------------------------------------
 
+    def prioritised(self, name: str, generation: int) -> np.ndarray | None:
+        """Rows judged out of the random order (visible first), or None."""
+        with self.lock:
+            plan = self.columns.get(name)
+            if plan is None or plan.generation != generation:
+                return None
+            return plan.prioritised.copy()
+
     def is_current(self, name: str, generation: int) -> bool:
         with self.lock:
             plan = self.columns.get(name)
@@ -161,6 +171,7 @@ class Schedule:
             if not plan.taken[row]:
                 picked.append(int(row))
                 plan.taken[row] = True
+                plan.prioritised[row] = True
                 if len(picked) == size:
                     break
         while len(picked) < size and plan.random_cursor < self.n:

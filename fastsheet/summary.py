@@ -40,6 +40,9 @@ class FlagSummary:
     flagged: int
     low: float
     high: float
+    estimate: (
+        float | None
+    ) = -1.0  # the whole column's share; -1: the done rows' share; None: unknown
 
     @property
     def complete(self) -> bool:
@@ -47,7 +50,9 @@ class FlagSummary:
 
     @property
     def share(self) -> float:
-        return self.flagged / self.done if self.done else 0.0
+        if self.complete or self.estimate == -1.0:
+            return self.flagged / self.done if self.done else 0.0
+        return self.estimate if self.estimate is not None else (self.low + self.high) / 2
 
     @property
     def margin(self) -> float:
@@ -97,7 +102,13 @@ class TextSummary:
 Summary = FlagSummary | LabelSummary | ScoreSummary | TextSummary
 
 
-def summarize(result: ResultColumn, calibration: Calibration) -> Summary:
+def summarize(
+    result: ResultColumn, calibration: Calibration, prioritised: np.ndarray | None = None
+) -> Summary:
+    """Counts so far; while incomplete, a running estimate of the whole column.
+
+    Rows judged out of the random order (`prioritised`, e.g. the visible ones) are
+    counted exactly and kept out of the sample the estimate is drawn from."""
     done = result.done_mask()
     n_done, total = int(done.sum()), len(result)
     kind = result.rule.kind
@@ -107,8 +118,29 @@ def summarize(result: ResultColumn, calibration: Calibration) -> Summary:
     values = values[done]
     if kind is Kind.FLAG:
         flagged = int(np.count_nonzero(values == 1.0))
-        low, high = wilson(flagged, n_done, total)
-        return FlagSummary(total, n_done, flagged, low, high)
+        if prioritised is None or n_done >= total:
+            low, high = wilson(flagged, n_done, total)
+            return FlagSummary(total, n_done, flagged, low, high)
+        exact = done & prioritised
+        sample = done & ~prioritised
+        yes = result.decide(calibration)[0] == 1.0
+        k_exact, n_exact = int(np.count_nonzero(yes & exact)), int(exact.sum())
+        k_sample, n_sample = int(np.count_nonzero(yes & sample)), int(sample.sum())
+        rest = total - n_exact
+        if n_sample == 0:
+            return FlagSummary(
+                total, n_done, flagged, k_exact / total, (k_exact + rest) / total, estimate=None
+            )
+        lo, hi = wilson(k_sample, n_sample, rest)
+        share = (k_exact + rest * k_sample / n_sample) / total
+        return FlagSummary(
+            total,
+            n_done,
+            flagged,
+            (k_exact + rest * lo) / total,
+            (k_exact + rest * hi) / total,
+            estimate=share,
+        )
     if kind is Kind.LABEL:
         counts = np.bincount(values.astype(np.int64), minlength=len(result.candidates))
         return LabelSummary(

@@ -289,3 +289,28 @@ def test_a_thousand_edits_do_not_grow_memory():
         ev.close()
 
     run(main())
+
+
+def test_setting_gold_keeps_the_answers_out_of_the_records():
+    frame = FRAME.with_columns(gold=(pl.col("n") % 3 == 0))
+
+    async def main():
+        seen: list[str] = []
+
+        class Spy(RecordingBackend):
+            def judge(self, rule, records):
+                seen.extend(records)
+                return super().judge(rule, records)
+
+        ev = Evaluator(frame, Spy())
+        ev.set_rule(Rule("divisible by three"))
+        await ev.wait_idle()
+        assert any("gold: true" in r for r in seen)  # no gold set yet: an ordinary column
+        seen.clear()
+        ev.set_gold("gold")
+        await ev.wait_idle()
+        assert seen and not any("gold:" in r for r in seen)
+        assert ev.summary("rule").done == N
+        ev.close()
+
+    run(main())

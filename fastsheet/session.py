@@ -1,0 +1,231 @@
+"""A sheet being worked on: the data, its rule columns, the engine, the project file.
+
+What the desktop app drives, with no Qt in it. Opening a file validates everything
+before replacing the current sheet, so a bad file never loses the rules on screen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import replace
+from pathlib import Path
+
+import polars as pl
+
+from fastsheet.backend import Backend
+from fastsheet.cache import ResultCache
+from fastsheet.calibrate import Calibration
+from fastsheet.engine import Evaluator
+from fastsheet.errors import DataError, RuleError
+from fastsheet.project import SUFFIX, AppState, Project, load_project, save_project
+from fastsheet.results import with_results
+from fastsheet.rules import Kind, Rule
+from fastsheet.table import load_table, save_table
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TEXT = {
+    Kind.FLAG: "Flag if ",
+    Kind.LABEL: "Which kind is it?",
+    Kind.SCORE: "How strong is it?",
+    Kind.TEXT: "Summarise the record in a few words.",
+}
+
+
+class Session:
+    """One open sheet. Call from the event-loop thread."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        cache: ResultCache,
+        state: AppState | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self.backend = backend
+        self.cache = cache
+        self.state = state or AppState()
+        self.loop = loop
+        self.frame: pl.DataFrame | None = None
+        self.project: Project | None = None
+        self.evaluator: Evaluator | None = None
+        self.order: list[str] = []  # rule column names, left to right
+
+    # ----- opening ------------------------------------------------------------------------
+
+    def open(self, path: Path) -> None:
+        """Open a data file or a `.fastsheet` project; the current sheet stays on failure."""
+        self.install(*self.prepare(path))
+
+    @staticmethod
+    def prepare(path: Path) -> tuple[pl.DataFrame, Project, Path]:
+        """Read and check everything (slow: run it off the event loop)."""
+        path = Path(path)
+        if path.suffix.lower() == SUFFIX:
+            project = load_project(path)
+            frame = load_table(project.data)
+            if project.gold and project.gold not in frame.columns:
+                raise DataError(
+                    f"{path.name}: gold column {project.gold!r} is not in {project.data.name}."
+                )
+            for rule in project.rules:
+                if rule.name in frame.columns:
+                    raise DataError(f"{path.name}: rule {rule.name!r} has a data column's name.")
+        else:
+            frame = load_table(path)
+            project = Project(data=path.resolve())
+        return frame, project, path
+
+    def install(self, frame: pl.DataFrame, project: Project, path: Path) -> None:
+        """Make a prepared sheet the current one (on the event loop)."""
+        self._replace(frame, project)
+        self.state.add_recent(path.resolve())
+
+    def _replace(self, frame: pl.DataFrame, project: Project) -> None:
+        if self.evaluator is not None:
+            self.evaluator.close()
+        self.frame = frame
+        self.project = project
+        self.evaluator = Evaluator(
+            frame, self.backend, self.cache, gold=project.gold, loop=self.loop
+        )
+        self.order = []
+        for rule in project.rules:
+            self.order.append(rule.name)
+            try:
+                self.evaluator.set_rule(rule)
+            except RuleError as exc:  # shown on the column; the rule text is kept
+                log.warning("rule %s: %s", rule.name, exc)
+
+    def set_backend(self, backend: Backend) -> None:
+        """Switch models: every column re-evaluates (earlier results stay cached)."""
+        old = self.backend
+        self.backend = backend
+        if self.frame is not None and self.project is not None:
+            self._replace(self.frame, self._current_project())
+        if old is not backend:
+            old.close()
+
+    # ----- rule columns -------------------------------------------------------------------
+
+    def rules(self) -> list[Rule]:
+        ev = self._ev()
+        return [ev.columns[n].rule for n in self.order if n in ev.columns]
+
+    def rule(self, name: str) -> Rule:
+        return self._ev().columns[name].rule
+
+    def add_rule(
+        self, kind: Kind = Kind.FLAG, text: str | None = None, name: str | None = None
+    ) -> Rule:
+        name = name or self.unique_name(
+            {Kind.FLAG: "flag", Kind.LABEL: "label", Kind.SCORE: "score", Kind.TEXT: "text"}[kind]
+        )
+        labels = ("yes", "no", "unsure") if kind is Kind.LABEL else ()
+        rule = Rule(text or DEFAULT_TEXT[kind], name=name, kind=kind, labels=labels)
+        self.order.append(name)
+        self.set_rule(rule)
+        return rule
+
+    def set_rule(self, rule: Rule) -> None:
+        """Start a new generation; RuleError after the column keeps the text in error."""
+        if rule.name not in self.order:
+            self.order.append(rule.name)
+        try:
+            self._ev().set_rule(rule)
+        finally:
+            self._autosave()
+
+    def edit(self, name: str, **changes: object) -> Rule:
+        """Change a column's text, kind, labels or scale."""
+        rule = replace(self.rule(name), **changes)  # type: ignore[arg-type]
+        self.set_rule(rule)
+        return rule
+
+    def rename(self, old: str, new: str) -> None:
+        new = new.strip()
+        if not new or new == old:
+            return
+        frame = self._frame()
+        if new in frame.columns or new in self._ev().columns:
+            raise RuleError(f"A column is already called {new!r}.")
+        rule = replace(self.rule(old), name=new)
+        index = self.order.index(old)
+        self._ev().remove(old)
+        self.order[index] = new
+        self.set_rule(rule)
+
+    def remove(self, name: str) -> None:
+        self._ev().remove(name)
+        self.order = [n for n in self.order if n != name]
+        self._autosave()
+
+    def move(self, name: str, delta: int) -> None:
+        i = self.order.index(name)
+        j = max(0, min(len(self.order) - 1, i + delta))
+        self.order.insert(j, self.order.pop(i))
+        self._autosave()
+
+    def unique_name(self, base: str) -> str:
+        taken = set(self._frame().columns) | set(self._ev().columns)
+        if base not in taken:
+            return base
+        i = 2
+        while f"{base}_{i}" in taken:
+            i += 1
+        return f"{base}_{i}"
+
+    def set_gold(self, column: str | None) -> None:
+        if column is not None and column not in self._frame().columns:
+            raise DataError(f"Unknown gold column {column!r}.")
+        self._ev().set_gold(column)
+        if self.project:
+            self.project.gold = column
+        self._autosave()
+
+    # ----- files ------------------------------------------------------------------------------
+
+    def export(self, path: Path) -> None:
+        """The data plus every rule column (NAME, NAME_p), as CSV or Parquet."""
+        ev = self._ev()
+        frame = self._frame()
+        for name in self.order:
+            column = ev.columns.get(name)
+            if column is not None:
+                frame = with_results(frame, column.result, column.calibration)
+        save_table(frame, path)
+
+    def save(self, path: Path) -> None:
+        project = self._current_project()
+        save_project(project, path)
+        self.project = project
+        self.state.add_recent(path.resolve())
+
+    def _current_project(self) -> Project:
+        p = self.project or Project(data=Path("data.csv"))
+        return Project(
+            data=p.data, rules=self.rules(), gold=self._ev().gold, model=p.model, path=p.path
+        )
+
+    def _autosave(self) -> None:
+        if self.project is not None:
+            self.state.autosave(self._current_project())
+
+    def calibration(self, name: str) -> Calibration:
+        return self._ev().columns[name].calibration
+
+    def _ev(self) -> Evaluator:
+        if self.evaluator is None:
+            raise DataError("Open a data file first.")
+        return self.evaluator
+
+    def _frame(self) -> pl.DataFrame:
+        if self.frame is None:
+            raise DataError("Open a data file first.")
+        return self.frame
+
+    def close(self) -> None:
+        if self.evaluator is not None:
+            self.evaluator.close()
+            self.evaluator = None

@@ -1,0 +1,188 @@
+"""QApplication + qasync loop: loads the model off the loop and wires the core into the window."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import time
+from pathlib import Path
+
+import qasync
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+
+from fastsheet.cache import ResultCache
+from fastsheet.errors import FastsheetError
+from fastsheet.paths import PROJECT_ROOT, default_cache_path
+from fastsheet.project import AppState
+from fastsheet.rules import Kind, Rule, parse_labels, parse_scale
+from fastsheet.session import Session
+from ui.main_window import MainWindow, model_text
+
+log = logging.getLogger(__name__)
+
+SAMPLES = PROJECT_ROOT / "resources" / "samples"
+STYLE = PROJECT_ROOT / "resources" / "style.qss"
+
+
+class StallMeter:
+    """A 10 ms timer heartbeat; the longest gap beyond its interval is an event-loop stall."""
+
+    def __init__(self, interval_ms: int = 10) -> None:
+        self.interval = interval_ms / 1000
+        self.max_stall = 0.0
+        self._last = time.perf_counter()
+        self._timer = QTimer()
+        self._timer.setInterval(interval_ms)
+        self._timer.timeout.connect(self._beat)
+
+    def start(self) -> None:
+        self._last = time.perf_counter()
+        self.max_stall = 0.0
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def _beat(self) -> None:
+        now = time.perf_counter()
+        self.max_stall = max(self.max_stall, now - self._last - self.interval)
+        self._last = now
+
+
+def application() -> QApplication:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("fastsheet")
+    if STYLE.exists():
+        app.setStyleSheet(STYLE.read_text(encoding="utf-8"))
+    return app
+
+
+def create_window(state: AppState | None = None) -> MainWindow:
+    return MainWindow(None, state or AppState(), SAMPLES)
+
+
+async def start(
+    window: MainWindow,
+    model: str | None = None,
+    threads: int | None = None,
+    cache_path: Path | None = None,
+) -> Session | None:
+    """Load the model in a worker thread, then give the window its session."""
+    from fastsheet.llama_backend import LlamaBackend
+    from fastsheet.models import resolve_model
+
+    loop = asyncio.get_running_loop()
+    try:
+        path = resolve_model(model)
+        backend = await loop.run_in_executor(None, lambda: LlamaBackend(path, n_threads=threads))
+    except FastsheetError as exc:
+        window.model_label.setText("No model")
+        window.show_error(f"{exc} Choose a model under Model….")
+        return None
+    cache = ResultCache(cache_path or default_cache_path())
+    if cache.warning:
+        window.show_error(cache.warning)
+    session = Session(backend, cache, window.state, loop=loop)
+    window.set_session(session, model_text(backend))
+    return session
+
+
+def main(path: str | None = None, model: str | None = None) -> int:
+    """Open the window (on `path` if given) and run until it closes."""
+    app = application()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    window = create_window()
+    window.show()
+    closed = asyncio.Event()
+    app.aboutToQuit.connect(closed.set)
+
+    async def boot() -> None:
+        session = await start(window, model)
+        if session is not None and path:
+            task = window.open_path(Path(path))
+            if task is not None:
+                await task
+
+    with loop:
+        loop.create_task(boot())
+        loop.run_until_complete(closed.wait())
+    shutdown(window)
+    return 0
+
+
+def shutdown(window: MainWindow) -> None:
+    """Stop the worker and free the model before Python tears down."""
+    session = window.session
+    if session is not None:
+        session.close()
+        session.backend.close()
+        session.cache.close()
+    window.deleteLater()
+
+
+def shot(
+    data: str,
+    rule_text: str | None,
+    out: str,
+    kind: str = "flag",
+    labels: str | None = None,
+    scale: str = "1-5",
+    timeout: float = 60.0,
+    model: str | None = None,
+) -> int:
+    """Open the real window, add a rule, wait until it settles (or timeout), save a PNG."""
+    app = application()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    window = create_window()
+    window.show()
+    result = {"code": 0}
+
+    async def run() -> None:
+        session = await start(window, model)
+        if session is None:
+            result["code"] = 2
+            return
+        task = window.open_path(Path(data))
+        if task is not None:
+            await task
+        if window.last_error() or session.evaluator is None:
+            log.error("%s", window.last_error())
+            result["code"] = 2
+            return
+        if rule_text:
+            k = Kind(kind)
+            rule = Rule(
+                rule_text,
+                name=session.unique_name("rule"),
+                kind=k,
+                labels=parse_labels(labels or "") if k is Kind.LABEL else (),
+                scale=parse_scale(scale) if k is Kind.SCORE else (1, 5),
+            )
+            window.add_rule(k)
+            window.set_rule(
+                Rule(
+                    rule.text,
+                    name=window.selected_rule(),
+                    kind=k,
+                    labels=rule.labels,
+                    scale=rule.scale,
+                )
+            )
+            window._select(window.selected_rule())
+        try:
+            await session.evaluator.wait_idle(timeout)
+        except TimeoutError:
+            log.info("not settled after %.0f s; taking the screenshot anyway", timeout)
+        window._refresh_panels()
+        await asyncio.sleep(0.3)
+        window.grab().save(out)
+        window.close()
+
+    with loop:
+        loop.run_until_complete(run())
+    shutdown(window)
+    return result["code"]

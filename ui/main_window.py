@@ -1,0 +1,731 @@
+"""The main window: welcome view, grid, formula bar, summary and history, status bar."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QMainWindow,
+    QMenu,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QTabWidget,
+    QToolBar,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from fastsheet.engine import ColumnEvent, Event
+from fastsheet.errors import FastsheetError, RuleError
+from fastsheet.project import SUFFIX, AppState
+from fastsheet.rules import Kind, Rule, parse_labels, parse_scale
+from fastsheet.session import Session
+from fastsheet.table import READ_SUFFIXES
+from ui import theme
+from ui.formula_bar import FormulaBar
+from ui.history_panel import HistoryPanel
+from ui.sheet_model import FILTERS, SheetModel
+from ui.summary_panel import SummaryPanel
+from ui.welcome import WelcomeView
+
+log = logging.getLogger(__name__)
+
+DATA_FILTER = "Data or project (" + " ".join(f"*{s}" for s in [*READ_SUFFIXES, SUFFIX]) + ")"
+
+
+class MainWindow(QMainWindow):
+    """Thin: every decision is the Session's; this maps it to widgets."""
+
+    opened = Signal()
+
+    def __init__(self, session: Session | None, state: AppState, samples: Path) -> None:
+        super().__init__()
+        self.session = session
+        self.state = state
+        self.samples = samples
+        self.model: SheetModel | None = None
+        self._unsubscribe = None
+        self._selected: str | None = None
+        self._last_error: str | None = None
+        self._pending: list[asyncio.Task] = []
+        self.setWindowTitle("fastsheet")
+        self.setAcceptDrops(True)
+        self.resize(1360, 820)
+        self._build()
+        self._build_actions()
+        self._refresh_timer = QTimer(self)
+        self._refresh_timer.setSingleShot(True)
+        self._refresh_timer.setInterval(120)
+        self._refresh_timer.timeout.connect(self._refresh_panels)
+        self._visible_timer = QTimer(self)
+        self._visible_timer.setSingleShot(True)
+        self._visible_timer.setInterval(30)
+        self._visible_timer.timeout.connect(self._report_visible)
+        self.show_welcome()
+
+    # ----- layout ------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.banner = QLabel()
+        self.banner.setObjectName("errorBanner")
+        self.banner.setWordWrap(True)
+        self.banner.hide()
+        self.banner_close = QPushButton("Dismiss")
+        self.banner_close.setObjectName("bannerButton")
+        self.banner_close.hide()
+        self.banner_close.clicked.connect(self.clear_error)
+
+        self.welcome = WelcomeView(self.samples, self.state)
+        self.welcome.openRequested.connect(lambda p: self.open_path(Path(p)))
+        self.welcome.browseRequested.connect(self.open_dialog)
+
+        self.formula = FormulaBar()
+        self.formula.ruleChanged.connect(self._formula_changed)
+        self.table = QTableView()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSortingEnabled(True)
+        self.table.setWordWrap(False)
+        self.table.setAlternatingRowColors(True)
+        self.table.verticalHeader().setDefaultSectionSize(26)
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.horizontalHeader().setDefaultSectionSize(140)
+        self.table.horizontalHeader().setMinimumSectionSize(60)
+        self.table.horizontalHeader().setSectionsClickable(True)
+        self.table.horizontalHeader().setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.horizontalHeader().customContextMenuRequested.connect(self._header_menu)
+        self.table.horizontalHeader().sectionDoubleClicked.connect(self._header_double_clicked)
+        self.table.verticalScrollBar().valueChanged.connect(lambda *_: self._visible_timer.start())
+
+        self.summary = SummaryPanel()
+        self.summary.showDisagreements.connect(self._show_disagreements)
+        self.summary.breakdownRequested.connect(lambda _: self._refresh_panels())
+        self.history = HistoryPanel()
+        self.history.revert.connect(self._revert)
+        side = QTabWidget()
+        side.addTab(self.summary, "Summary")
+        side.addTab(self.history, "History")
+        side.setMinimumWidth(300)
+        self.side = side
+
+        splitter = QSplitter()
+        splitter.addWidget(self.table)
+        splitter.addWidget(side)
+        splitter.setStretchFactor(0, 1)
+        splitter.setSizes([1020, 340])
+
+        sheet = QWidget()
+        v = QVBoxLayout(sheet)
+        v.setContentsMargins(0, 0, 0, 0)
+        v.setSpacing(0)
+        v.addWidget(self.formula)
+        v.addWidget(splitter, 1)
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.welcome)
+        self.stack.addWidget(sheet)
+
+        central = QWidget()
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        banner_row = QHBoxLayout()
+        banner_row.setContentsMargins(0, 0, 0, 0)
+        banner_row.addWidget(self.banner, 1)
+        banner_row.addWidget(self.banner_close)
+        outer.addLayout(banner_row)
+        outer.addWidget(self.stack, 1)
+        self.setCentralWidget(central)
+
+        self.model_label = QLabel("Loading model…")
+        self.rate_label = QLabel("")
+        self.statusBar().addPermanentWidget(self.rate_label)
+        self.statusBar().addPermanentWidget(self.model_label)
+
+    def _build_actions(self) -> None:
+        bar = QToolBar("Main")
+        bar.setMovable(False)
+        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.addToolBar(bar)
+
+        def action(text: str, shortcut: QKeySequence | str | None, slot, tip: str = "") -> QAction:
+            a = QAction(text, self)
+            if shortcut:
+                a.setShortcut(QKeySequence(shortcut))
+            a.setToolTip(
+                f"{tip or text} ({QKeySequence(shortcut).toString()})" if shortcut else tip or text
+            )
+            a.triggered.connect(slot)
+            self.addAction(a)
+            return a
+
+        self.act_open = action("Open…", QKeySequence.StandardKey.Open, self.open_dialog)
+        self.act_save = action("Save project", QKeySequence.StandardKey.Save, self.save_dialog)
+        self.act_export = action(
+            "Export…",
+            "Ctrl+E",
+            self.export_dialog,
+            "Export the data with results to CSV or Parquet",
+        )
+        self.act_add = action(
+            "+ Rule column",
+            "Ctrl+Shift+N",
+            lambda: self.add_rule(Kind.FLAG),
+            "Add a flag rule column",
+        )
+        add_menu = QMenu(self)
+        for kind in Kind:
+            add_menu.addAction(f"{kind.value} column", lambda k=kind: self.add_rule(k))
+        self.act_rename = action(
+            "Rename", "F2", self.rename_dialog, "Rename the selected rule column"
+        )
+        self.act_delete = action(
+            "Delete", "Ctrl+Shift+Backspace", self.delete_rule, "Delete the selected rule column"
+        )
+        self.act_left = action(
+            "◀", "Ctrl+Shift+Left", lambda: self.move_rule(-1), "Move the rule column left"
+        )
+        self.act_right = action(
+            "▶", "Ctrl+Shift+Right", lambda: self.move_rule(1), "Move the rule column right"
+        )
+        self.act_settings = action(
+            "Model…", "Ctrl+,", self.settings_dialog, "Choose the model and thread count"
+        )
+        self.act_focus = action(
+            "Edit rule", "Ctrl+L", lambda: self.formula.editor.setFocus(), "Focus the formula bar"
+        )
+
+        bar.addAction(self.act_open)
+        bar.addAction(self.act_save)
+        bar.addAction(self.act_export)
+        bar.addSeparator()
+        add_button = QToolButton()
+        add_button.setDefaultAction(self.act_add)
+        add_button.setMenu(add_menu)
+        add_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
+        bar.addWidget(add_button)
+        for a in (self.act_rename, self.act_delete, self.act_left, self.act_right):
+            bar.addAction(a)
+        bar.addSeparator()
+        bar.addWidget(QLabel(" Show "))
+        self.filter = QComboBox()
+        self.filter.addItems(FILTERS)
+        self.filter.currentTextChanged.connect(self._filter_changed)
+        bar.addWidget(self.filter)
+        bar.addWidget(QLabel("  Gold "))
+        self.gold = QComboBox()
+        self.gold.setToolTip("A column of known answers: sets the threshold and shows agreement")
+        self.gold.currentTextChanged.connect(self._gold_changed)
+        bar.addWidget(self.gold)
+        spacer = QWidget()
+        spacer.setSizePolicy(
+            spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy()
+        )
+        bar.addWidget(spacer)
+        bar.addAction(self.act_settings)
+
+        file_menu = self.menuBar().addMenu("&File")
+        for a in (self.act_open, self.act_save, self.act_export):
+            file_menu.addAction(a)
+        self.recent_menu = file_menu.addMenu("Open recent")
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        file_menu.addSeparator()
+        file_menu.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
+        rule_menu = self.menuBar().addMenu("&Rule")
+        rule_menu.addAction(self.act_add)
+        rule_menu.addMenu(add_menu).setText("Add column of kind")
+        for a in (self.act_focus, self.act_rename, self.act_delete, self.act_left, self.act_right):
+            rule_menu.addAction(a)
+        self.menuBar().addMenu("&Model").addAction(self.act_settings)
+        self._set_sheet_actions(False)
+
+    def _set_sheet_actions(self, enabled: bool) -> None:
+        for a in (
+            self.act_save,
+            self.act_export,
+            self.act_add,
+            self.act_rename,
+            self.act_delete,
+            self.act_left,
+            self.act_right,
+        ):
+            a.setEnabled(enabled)
+        self.filter.setEnabled(enabled)
+        self.gold.setEnabled(enabled)
+
+    # ----- messages ------------------------------------------------------------------------------
+
+    def show_error(self, message: str) -> None:
+        """An error names the problem; the current sheet stays as it is."""
+        self._last_error = message
+        self.banner.setText(f"⚠  {message}")
+        self.banner.show()
+        self.banner_close.show()
+        self.statusBar().showMessage(message, 8000)
+        log.warning("%s", message)
+
+    def clear_error(self) -> None:
+        self.banner.hide()
+        self.banner_close.hide()
+
+    def last_error(self) -> str | None:
+        return self._last_error if self.banner.isVisible() else None
+
+    # ----- session ----------------------------------------------------------------------------
+
+    def set_session(self, session: Session, model_text: str) -> None:
+        self.session = session
+        self.model_label.setText(model_text)
+
+    def show_welcome(self) -> None:
+        self.welcome.refresh()
+        self.stack.setCurrentIndex(0)
+
+    def open_path(self, path: Path) -> asyncio.Task | None:
+        """Open a file without blocking the event loop; errors keep the current sheet."""
+        if self.session is None:
+            self.show_error(
+                "The model is still loading (or failed to load): choose one under Model…."
+            )
+            return None
+        task = asyncio.ensure_future(self._open(path))
+        self._pending.append(task)
+        task.add_done_callback(self._pending.remove)
+        return task
+
+    async def _open(self, path: Path) -> None:
+        self.statusBar().showMessage(f"Opening {path.name}…")
+        loop = asyncio.get_running_loop()
+        try:
+            prepared = await loop.run_in_executor(None, self.session.prepare, path)
+            self.session.install(*prepared)
+        except FastsheetError as exc:
+            self.show_error(str(exc))
+            return
+        except OSError as exc:
+            self.show_error(f"Cannot open {path.name}: {exc.strerror or exc}")
+            return
+        self.clear_error()
+        self._install_sheet()
+        self.statusBar().showMessage(f"Opened {path.name}", 4000)
+        self.opened.emit()
+
+    def _install_sheet(self) -> None:
+        session = self.session
+        if self._unsubscribe:
+            self._unsubscribe()
+        self.model = SheetModel(session, self)
+        self.table.setSortingEnabled(False)
+        self.table.setModel(self.model)
+        self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        self.table.setSortingEnabled(True)
+        self.table.selectionModel().currentChanged.connect(self._current_changed)
+        self.model.visibleRowsChanged.connect(self._visible_timer.start)
+        self._unsubscribe = session.evaluator.subscribe(self._on_event)
+        self.setWindowTitle(
+            f"fastsheet — {session.project.path.name if session.project.path else session.project.data.name}"
+        )
+        self.gold.blockSignals(True)
+        self.gold.clear()
+        self.gold.addItem("(none)")
+        self.gold.addItems(session.frame.columns)
+        self.gold.setCurrentText(session.project.gold or "(none)")
+        self.gold.blockSignals(False)
+        self._columns_changed()
+        self._size_columns()
+        self.stack.setCurrentIndex(1)
+        self._set_sheet_actions(True)
+        self._select(session.order[0] if session.order else None)
+        self._visible_timer.start()
+
+    def _size_columns(self) -> None:
+        header = self.table.horizontalHeader()
+        fm = self.table.fontMetrics()
+        for col in range(self.model.columnCount()):
+            name = self.model.column_name(col)
+            if self.model.is_rule_column(col):
+                width = 150 if self.session.rule(name).kind is not Kind.TEXT else 320
+            else:
+                sample = [
+                    self.model.index(r, col).data() or ""
+                    for r in range(min(40, self.model.rowCount()))
+                ]
+                longest = max(
+                    [
+                        fm.horizontalAdvance(name) + 24,
+                        *(fm.horizontalAdvance(s) + 18 for s in sample),
+                    ]
+                )
+                width = max(70, min(320, longest))
+            header.resizeSection(col, width)
+
+    def _columns_changed(self) -> None:
+        if self.model is None:
+            return
+        self.model.columns_changed()
+        names = list(self.session.frame.columns) + list(self.session.order)
+        self.formula.set_columns(names)
+        refs = [
+            r
+            for rule in self.session.rules()
+            for r in rule.references()
+            if r in self.session.frame.columns
+        ]
+        self.summary.set_columns(names, refs[0] if refs else None)
+        self._size_columns()
+        self._refresh_panels()
+
+    # ----- rule columns -----------------------------------------------------------------------------
+
+    def selected_rule(self) -> str | None:
+        return self._selected if self.session and self._selected in self.session.order else None
+
+    def _select(self, name: str | None) -> None:
+        self._selected = name
+        if name is None or self.session is None or name not in self.session.order:
+            self.formula.set_rule(None)
+        else:
+            column = self.session.evaluator.columns.get(name)
+            self.formula.set_rule(self.session.rule(name), column.error if column else None)
+        self._refresh_panels()
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid() and self.model.is_rule_column(current.column()):
+            name = self.model.column_name(current.column())
+            if name != self._selected:
+                self._select(name)
+
+    def add_rule(self, kind: Kind = Kind.FLAG) -> None:
+        if self.session is None or self.session.frame is None:
+            return
+        try:
+            rule = self.session.add_rule(kind)
+        except RuleError as exc:
+            self.show_error(str(exc))
+            return
+        self._columns_changed()
+        self._select(rule.name)
+        col = self.model.rule_column_index(rule.name)
+        self.table.scrollTo(
+            self.model.index(self.table.rowAt(0) if self.table.rowAt(0) >= 0 else 0, col)
+        )
+        self.formula.editor.setFocus()
+        self.formula.editor.selectAll()
+
+    def _formula_changed(self, values: dict) -> None:
+        name = values["name"]
+        if self.session is None or name not in self.session.order:
+            return
+        try:
+            kind = Kind(values["kind"])
+            labels = parse_labels(values["labels"]) if kind is Kind.LABEL else ()
+            scale = parse_scale(values["scale"] or "1-5") if kind is Kind.SCORE else (1, 5)
+            old = self.session.rule(name)
+            rule = Rule(
+                values["text"],
+                name=name,
+                kind=kind,
+                labels=labels,
+                scale=scale,
+                max_tokens=old.max_tokens,
+            )
+        except RuleError as exc:
+            self.formula.show_error(str(exc))
+            return
+        if rule == self.session.rule(name) and not self.session.evaluator.columns[name].error:
+            return
+        self.set_rule(rule)
+
+    def set_rule(self, rule: Rule) -> None:
+        kind_changed = rule.kind is not self.session.rule(rule.name).kind
+        try:
+            self.session.set_rule(rule)
+            self.formula.show_error(None)
+        except RuleError as exc:
+            self.formula.show_error(str(exc))
+        if kind_changed:
+            self._columns_changed()
+        self._refresh_panels()
+
+    def _revert(self, rule: Rule) -> None:
+        self.set_rule(
+            Rule(
+                rule.text,
+                name=self._selected or rule.name,
+                kind=rule.kind,
+                labels=rule.labels,
+                scale=rule.scale,
+                max_tokens=rule.max_tokens,
+            )
+        )
+        self._select(self._selected)
+
+    def rename_dialog(self) -> None:
+        name = self.selected_rule()
+        if name is None:
+            return
+        new, ok = QInputDialog.getText(self, "Rename rule column", "New name:", text=name)
+        if ok:
+            self.rename_rule(name, new)
+
+    def rename_rule(self, old: str, new: str) -> None:
+        try:
+            self.session.rename(old, new)
+        except FastsheetError as exc:
+            self.show_error(str(exc))
+            return
+        self._columns_changed()
+        self._select(new.strip() or old)
+
+    def delete_rule(self) -> None:
+        name = self.selected_rule()
+        if name is None:
+            return
+        self.session.remove(name)
+        self._columns_changed()
+        self._select(self.session.order[-1] if self.session.order else None)
+
+    def move_rule(self, delta: int) -> None:
+        name = self.selected_rule()
+        if name is None:
+            return
+        self.session.move(name, delta)
+        self._columns_changed()
+
+    def _header_menu(self, pos) -> None:
+        col = self.table.horizontalHeader().logicalIndexAt(pos)
+        if self.model is None or col < 0 or not self.model.is_rule_column(col):
+            return
+        self._select(self.model.column_name(col))
+        menu = QMenu(self)
+        for a in (self.act_rename, self.act_delete, self.act_left, self.act_right):
+            menu.addAction(a)
+        menu.exec(self.table.horizontalHeader().mapToGlobal(pos))
+
+    def _header_double_clicked(self, col: int) -> None:
+        if self.model is not None and self.model.is_rule_column(col):
+            self._select(self.model.column_name(col))
+            self.rename_dialog()
+
+    # ----- gold, filter, visibility --------------------------------------------------------------
+
+    def _gold_changed(self, text: str) -> None:
+        if self.session is None or self.session.frame is None:
+            return
+        self.session.set_gold(None if text == "(none)" else text)
+        self._refresh_panels()
+
+    def _filter_changed(self, mode: str) -> None:
+        if self.model is not None:
+            self.model.set_filter(mode, self._selected)
+            self._refresh_panels()
+
+    def _show_disagreements(self) -> None:
+        self.filter.setCurrentText("Disagrees with gold")
+
+    def visible_rows(self) -> np.ndarray:
+        if self.model is None or not self.model.rowCount():
+            return np.empty(0, dtype=np.int64)
+        first = max(0, self.table.rowAt(0))
+        last = self.table.rowAt(self.table.viewport().height() - 1)
+        last = self.model.rowCount() - 1 if last < 0 else last
+        return self.model.view_rows()[first : last + 1]
+
+    def _report_visible(self) -> None:
+        if self.session is not None and self.session.evaluator is not None:
+            self.session.evaluator.set_visible(self.visible_rows())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._visible_timer.start()
+
+    # ----- engine events --------------------------------------------------------------------------
+
+    def _on_event(self, event: Event) -> None:
+        if self.model is None:
+            return
+        self.model.on_event(event)
+        if isinstance(event, ColumnEvent) and event.kind == "complete":
+            self._flash_flips(event.column)
+        if (
+            isinstance(event, ColumnEvent)
+            and event.kind == "error"
+            and event.column == self._selected
+        ):
+            self.formula.show_error(event.message)
+        if not self._refresh_timer.isActive():
+            self._refresh_timer.start()
+
+    def _flash_flips(self, name: str) -> None:
+        history = self.session.evaluator.history(name)
+        complete = [g for g in history if g.complete]
+        if len(complete) >= 2:
+            diff = self.session.evaluator.diff(name, complete[-2].number, complete[-1].number)
+            if diff is not None and len(diff.changed):
+                self.model.flash(name, diff.changed, theme.now() + 2.0)
+                QTimer.singleShot(
+                    2100, lambda: self.model and self.model.on_event(ColumnEvent(name, 0, "flash"))
+                )
+
+    def _refresh_panels(self) -> None:
+        session = self.session
+        if session is None or session.evaluator is None:
+            return
+        ev = session.evaluator
+        name = self.selected_rule()
+        rate = ev.rows_per_s
+        self.rate_label.setText(f"{rate:.1f} rows/s" if rate else "")
+        if name is None or name not in ev.columns:
+            self.summary.show_summary(None, None, rate)
+            self.summary.show_gold(None)
+            self.history.show_history([], None)
+            return
+        column = ev.columns[name]
+        if column.error:
+            self.summary.show_summary(name, None, rate)
+            self.summary.headline.setText(f"⚠ {column.error}")
+            return
+        self.summary.show_summary(name, ev.summary(name), rate)
+        self.summary.show_gold(ev.agreement(name))
+        by = self.summary.by.currentText()
+        if by and by != "(none)" and column.rule.kind is not Kind.TEXT:
+            try:
+                self.summary.show_breakdown(ev.breakdown(name, by))
+            except FastsheetError:
+                self.summary.show_breakdown(None)
+        else:
+            self.summary.show_breakdown(None)
+        complete = [g for g in ev.history(name) if g.complete]
+        diff = (
+            ev.diff(name, complete[-2].number, complete[-1].number) if len(complete) >= 2 else None
+        )
+        self.history.show_history(ev.history(name), diff)
+
+    # ----- files ----------------------------------------------------------------------------------
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open data or project", str(self.samples), DATA_FILTER
+        )
+        if path:
+            self.open_path(Path(path))
+
+    def save_dialog(self) -> None:
+        if self.session is None or self.session.frame is None:
+            return
+        self.formula.flush()
+        current = self.session.project.path if self.session.project else None
+        start = str(current or self.session.project.data.with_suffix(SUFFIX))
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Save project", start, f"fastsheet project (*{SUFFIX})"
+        )
+        if path:
+            self.save_project(Path(path if path.endswith(SUFFIX) else path + SUFFIX))
+
+    def save_project(self, path: Path) -> None:
+        try:
+            self.session.save(path)
+        except (FastsheetError, OSError) as exc:
+            self.show_error(f"Could not save {path.name}: {exc}")
+            return
+        self.setWindowTitle(f"fastsheet — {path.name}")
+        self.statusBar().showMessage(f"Saved {path}", 4000)
+
+    def export_dialog(self) -> None:
+        if self.session is None or self.session.frame is None:
+            return
+        start = str(
+            self.session.project.data.with_name(self.session.project.data.stem + "_results.csv")
+        )
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export results", start, "CSV (*.csv);;Parquet (*.parquet)"
+        )
+        if path:
+            self.export(Path(path))
+
+    def export(self, path: Path) -> None:
+        try:
+            self.session.export(path)
+        except (FastsheetError, OSError) as exc:
+            self.show_error(f"Could not export: {exc}")
+            return
+        self.statusBar().showMessage(f"Exported {path}", 4000)
+
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.state.recent():
+            self.recent_menu.addAction(str(path), lambda p=path: self.open_path(p))
+        if not self.recent_menu.actions():
+            self.recent_menu.addAction("(none)").setEnabled(False)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.open_path(Path(urls[0].toLocalFile()))
+            event.acceptProposedAction()
+
+    def settings_dialog(self) -> None:
+        from ui.settings_dialog import SettingsDialog
+
+        dialog = SettingsDialog(self)
+        if dialog.exec():
+            path, threads = dialog.choice()
+            self.switch_model(path, threads)
+
+    def switch_model(self, path: Path, threads: int | None) -> asyncio.Task:
+        task = asyncio.ensure_future(self._switch_model(path, threads))
+        self._pending.append(task)
+        task.add_done_callback(self._pending.remove)
+        return task
+
+    async def _switch_model(self, path: Path, threads: int | None) -> None:
+        from fastsheet.llama_backend import LlamaBackend
+
+        self.model_label.setText(f"Loading {path.name}…")
+        try:
+            backend = await asyncio.get_running_loop().run_in_executor(
+                None, lambda: LlamaBackend(path, n_threads=threads)
+            )
+        except FastsheetError as exc:
+            self.show_error(f"{exc} The current model is still in use.")
+            self.model_label.setText(
+                model_text(self.session.backend) if self.session else "No model"
+            )
+            return
+        if self.session is None:
+            return
+        self.session.set_backend(backend)
+        self.model_label.setText(model_text(backend))
+        if self.session.frame is not None:
+            self._install_sheet()
+
+    def closeEvent(self, event) -> None:
+        self.formula.flush()
+        if self.session is not None:
+            self.session.close()
+        super().closeEvent(event)
+
+
+def model_text(backend) -> str:
+    quant = getattr(backend, "quantization", "")
+    threads = getattr(backend, "n_threads", "")
+    return f"{backend.name} · {quant} · {threads} threads"

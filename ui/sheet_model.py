@@ -1,0 +1,388 @@
+"""The grid's Qt model: the polars frame plus the rule columns, only visible cells read.
+
+Sorting and filtering are a permutation of row ids computed with numpy/polars, so a
+1,000,000-row sheet never builds a Python object per cell. Engine updates are
+coalesced (about 50 ms) into dataChanged over contiguous ranges.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import polars as pl
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+
+from fastsheet.cells import Cell, CellState
+from fastsheet.engine import Event, Update
+from fastsheet.results import DONE, ERROR
+from fastsheet.rules import Kind
+from fastsheet.session import Session
+from fastsheet.table import column_types
+from ui import theme
+
+CELL_ROLE = Qt.ItemDataRole.UserRole + 1  # the Cell value of a rule column
+RULE_ROLE = Qt.ItemDataRole.UserRole + 2  # the Rule of a rule column (header)
+
+FILTERS = ("All rows", "Flagged", "Not flagged", "Disagrees with gold", "Errors", "Low confidence")
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class SheetModel(QAbstractTableModel):
+    """Rows of the session's frame (in sort/filter order) × data columns + rule columns."""
+
+    visibleRowsChanged = Signal()
+
+    def __init__(self, session: Session, parent=None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self._rows = np.empty(0, dtype=np.int64)  # view row -> row id
+        self._data_cols: list[str] = []
+        self._series: dict[str, pl.Series] = {}
+        self._types: dict[str, str] = {}
+        self._sort: tuple[int, Qt.SortOrder] | None = None
+        self._filter = FILTERS[0]
+        self._filter_column: str | None = None
+        self._dirty: dict[str, set[int]] = {}
+        self._whole: set[str] = set()
+        self._flash: dict[tuple[str, int], float] = {}
+        self._flush_timer = QTimer(self)
+        self._flush_timer.setSingleShot(True)
+        self._flush_timer.setInterval(50)
+        self._flush_timer.timeout.connect(self._flush)
+        self.reload()
+
+    # ----- structure --------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Rebuild after opening a file or changing the rule columns."""
+        self.beginResetModel()
+        frame = self.session.frame
+        if frame is None:
+            self._data_cols, self._series, self._types = [], {}, {}
+            self._rows = np.empty(0, dtype=np.int64)
+        else:
+            self._data_cols = list(frame.columns)
+            self._series = {c: frame[c] for c in frame.columns}
+            self._types = column_types(frame)
+            self._rows = np.arange(frame.height, dtype=np.int64)
+        self._apply_order()
+        self.endResetModel()
+
+    def columns_changed(self) -> None:
+        """Rule columns were added, removed, renamed or moved."""
+        self.beginResetModel()
+        self._apply_order()
+        self.endResetModel()
+
+    def rule_names(self) -> list[str]:
+        return list(self.session.order)
+
+    def column_name(self, col: int) -> str:
+        """Rule columns come first: they are what the sheet is about."""
+        names = self.rule_names() + self._data_cols
+        return names[col] if 0 <= col < len(names) else ""
+
+    def is_rule_column(self, col: int) -> bool:
+        return 0 <= col < len(self.rule_names())
+
+    def data_column(self, col: int) -> str:
+        return self._data_cols[col - len(self.rule_names())]
+
+    def rule_column_index(self, name: str) -> int:
+        return self.rule_names().index(name)
+
+    def row_id(self, view_row: int) -> int:
+        return int(self._rows[view_row])
+
+    def view_rows(self) -> np.ndarray:
+        return self._rows
+
+    # ----- Qt model API ------------------------------------------------------------------
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._data_cols) + len(self.rule_names())
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ):
+        if orientation == Qt.Orientation.Vertical:
+            if role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self._rows):
+                return str(int(self._rows[section]) + 1)
+            return None
+        name = self.column_name(section)
+        if not name:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            if self.is_rule_column(section):
+                rule = self.session.rule(name) if name in self._ev_columns() else None
+                kind = rule.kind.value if rule else "rule"
+                return f"{name}\n✦ {kind}"
+            return f"{name}\n{self._types.get(name, '')}"
+        if role == Qt.ItemDataRole.ToolTipRole and self.is_rule_column(section):
+            rule = self.session.rule(name) if name in self._ev_columns() else None
+            return f"Rule column {name!r} ({rule.kind.value}): {rule.text}" if rule else name
+        if role == RULE_ROLE and self.is_rule_column(section):
+            return self.session.rule(name) if name in self._ev_columns() else None
+        if role == Qt.ItemDataRole.ForegroundRole and self.is_rule_column(section):
+            return theme.accent()
+        return None
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
+        if not index.isValid() or index.row() >= len(self._rows):
+            return None
+        row = int(self._rows[index.row()])
+        col = index.column()
+        if not self.is_rule_column(col):
+            name = self.data_column(col)
+            if role == Qt.ItemDataRole.DisplayRole:
+                return _display(self._series[name][row])
+            if role == Qt.ItemDataRole.TextAlignmentRole and self._types.get(name) in (
+                "int",
+                "float",
+            ):
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if role == Qt.ItemDataRole.ToolTipRole:
+                value = self._series[name][row]
+                text = _display(value)
+                return text if len(text) > 40 else None
+            return None
+        name = self.column_name(col)
+        if name not in self._ev_columns():
+            return None
+        cell = self.session.evaluator.cell(name, row)
+        if role == CELL_ROLE:
+            return cell
+        rule = self.session.rule(name)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return theme.cell_text(cell, rule)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return theme.cell_tooltip(cell, rule)
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return theme.cell_background(cell, rule, flashing=self._is_flashing(name, row))
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return theme.cell_foreground(cell)
+        if role == Qt.ItemDataRole.FontRole:
+            return theme.cell_font(cell)
+        return None
+
+    def flags(self, index: _Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    # ----- sort and filter -----------------------------------------------------------------
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self.layoutAboutToBeChanged.emit()
+        old = self._rows.copy()
+        persistent = self.persistentIndexList()
+        self._sort = (column, order)
+        self._apply_order()
+        self._remap_persistent(persistent, old)
+        self.layoutChanged.emit()
+        self.visibleRowsChanged.emit()
+
+    def set_filter(self, mode: str, column: str | None) -> None:
+        self.beginResetModel()
+        self._filter = mode
+        self._filter_column = column
+        self._apply_order()
+        self.endResetModel()
+        self.visibleRowsChanged.emit()
+
+    def filter_mode(self) -> str:
+        return self._filter
+
+    def _remap_persistent(self, persistent: list, old: np.ndarray) -> None:
+        position = (
+            {int(r): i for i, r in enumerate(self._rows)} if len(self._rows) < 200_000 else None
+        )
+        for index in persistent:
+            row_id = int(old[index.row()]) if index.row() < len(old) else -1
+            if position is not None:
+                new_row = position.get(row_id, -1)
+            else:
+                hits = np.flatnonzero(self._rows == row_id)
+                new_row = int(hits[0]) if len(hits) else -1
+            self.changePersistentIndex(
+                index, self.index(new_row, index.column()) if new_row >= 0 else QModelIndex()
+            )
+
+    def _apply_order(self) -> None:
+        frame = self.session.frame
+        if frame is None:
+            return
+        rows = np.arange(frame.height, dtype=np.int64)
+        keep = self._filter_mask(frame.height)
+        if keep is not None:
+            rows = rows[keep]
+        if self._sort is not None:
+            column, order = self._sort
+            key = self._sort_key(column, frame)
+            if key is not None:
+                sub = key[rows]
+                if isinstance(sub, np.ndarray) and sub.dtype.kind == "f":
+                    sub = np.where(np.isnan(sub), np.inf, sub)
+                idx = np.argsort(sub, kind="stable")
+                if order == Qt.SortOrder.DescendingOrder:
+                    idx = idx[::-1]
+                rows = rows[idx]
+        self._rows = rows
+
+    def _sort_key(self, column: int, frame: pl.DataFrame) -> np.ndarray | None:
+        name = self.column_name(column)
+        if not name:
+            return None
+        if not self.is_rule_column(column):
+            ranks = frame[name].rank(method="ordinal", descending=False).fill_null(frame.height + 1)
+            return ranks.to_numpy().astype(np.float64)
+        if name not in self._ev_columns():
+            return None
+        col = self.session.evaluator.columns[name]
+        if col.result.text is not None:
+            text = pl.Series(col.result.text, dtype=pl.String)
+            return (
+                text.rank(method="ordinal").fill_null(len(text) + 1).to_numpy().astype(np.float64)
+            )
+        values, p = col.result.decide(col.calibration)
+        if col.rule.kind is Kind.FLAG:
+            p_yes = col.result.p_yes()
+            return np.where(np.isnan(p_yes), np.nan, p_yes)
+        return values + (np.nan_to_num(p, nan=0.0) * 1e-3 if col.rule.kind is Kind.LABEL else 0)
+
+    def _filter_mask(self, n: int) -> np.ndarray | None:
+        mode, name = self._filter, self._filter_column
+        if mode == FILTERS[0] or not name or name not in self._ev_columns():
+            return None
+        col = self.session.evaluator.columns[name]
+        values, _ = col.result.decide(col.calibration)
+        done = col.result.state == DONE
+        if mode == "Flagged":
+            return done & (values == 1.0)
+        if mode == "Not flagged":
+            return done & (values == 0.0)
+        if mode == "Errors":
+            return col.result.state == ERROR
+        if mode == "Low confidence":
+            return col.result.low_confidence(col.calibration)
+        if mode == "Disagrees with gold":
+            gold = self.session.evaluator.gold_values(name)
+            if gold is None:
+                return np.zeros(n, dtype=bool)
+            return done & ~np.isnan(gold) & (values != gold)
+        return None
+
+    # ----- engine updates -------------------------------------------------------------------
+
+    def on_event(self, event: Event) -> None:
+        """Coalesce engine updates; repaint changed cells at most every 50 ms."""
+        if not isinstance(event, Update) or not event.rows:
+            self._whole.add(event.column)
+        else:
+            self._dirty.setdefault(event.column, set()).update(event.rows)
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def flash(self, name: str, rows: np.ndarray, until: float) -> None:
+        """Highlight rows whose decision flipped since the previous rule version."""
+        for r in rows[:5000]:
+            self._flash[(name, int(r))] = until
+        self._whole.add(name)
+        if not self._flush_timer.isActive():
+            self._flush_timer.start()
+
+    def _is_flashing(self, name: str, row: int) -> bool:
+        until = self._flash.get((name, row))
+        if until is None:
+            return False
+        if until < theme.now():
+            del self._flash[(name, row)]
+            return False
+        return True
+
+    def _flush(self) -> None:
+        if not len(self._rows):
+            self._dirty.clear()
+            self._whole.clear()
+            return
+        names = self.rule_names()
+        refilter = self._filter != FILTERS[0] or (
+            self._sort is not None and self.is_rule_column(self._sort[0])
+        )
+        for name in set(self._dirty) | self._whole:
+            if name not in names:
+                continue
+            col = self.rule_column_index(name)
+            if name in self._whole:
+                self.dataChanged.emit(self.index(0, col), self.index(len(self._rows) - 1, col))
+                continue
+            rows = self._dirty.get(name, set())
+            # view positions of the changed row ids, emitted as contiguous ranges
+            positions = np.flatnonzero(np.isin(self._rows, np.fromiter(rows, dtype=np.int64)))
+            for start, stop in _ranges(positions):
+                self.dataChanged.emit(self.index(start, col), self.index(stop, col))
+        self._dirty.clear()
+        self._whole.clear()
+        if refilter and not self._refilter_pending():
+            self._refilter_timer_start()
+
+    def _refilter_pending(self) -> bool:
+        return hasattr(self, "_refilter_timer") and self._refilter_timer.isActive()
+
+    def _refilter_timer_start(self) -> None:
+        if not hasattr(self, "_refilter_timer"):
+            self._refilter_timer = QTimer(self)
+            self._refilter_timer.setSingleShot(True)
+            self._refilter_timer.setInterval(700)
+            self._refilter_timer.timeout.connect(self._refilter)
+        self._refilter_timer.start()
+
+    def _refilter(self) -> None:
+        if self._sort is not None:
+            self.sort(*self._sort)
+        elif self._filter != FILTERS[0]:
+            self.set_filter(self._filter, self._filter_column)
+
+    def _ev_columns(self) -> dict:
+        ev = self.session.evaluator
+        return ev.columns if ev is not None else {}
+
+
+def _ranges(positions: np.ndarray) -> list[tuple[int, int]]:
+    if not len(positions):
+        return []
+    breaks = np.flatnonzero(np.diff(positions) != 1)
+    starts = np.concatenate(([positions[0]], positions[breaks + 1]))
+    stops = np.concatenate((positions[breaks], [positions[-1]]))
+    return [(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
+
+
+def _display(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return f"{value:,.2f}" if abs(value) < 1e15 else f"{value:g}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def cell_of(index: QModelIndex) -> Cell | None:
+    value = index.data(CELL_ROLE)
+    return value if isinstance(value, Cell) else None
+
+
+__all__ = ["CELL_ROLE", "FILTERS", "CellState", "SheetModel", "cell_of"]

@@ -1,0 +1,103 @@
+"""How cell states look: text, colours and fonts, for light and dark palettes.
+
+The only place where a Cell value becomes something a person sees.
+"""
+
+from __future__ import annotations
+
+import time
+
+from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QPalette
+
+from fastsheet.cells import Cell, CellState
+from fastsheet.rules import Kind, Rule
+
+
+def now() -> float:
+    return time.monotonic()
+
+
+def dark() -> bool:
+    app = QGuiApplication.instance()
+    if app is None:
+        return False
+    return app.palette().color(QPalette.ColorRole.Base).lightness() < 128
+
+
+def accent() -> QBrush:
+    return QBrush(QColor("#7aa7ff") if dark() else QColor("#2f5bd3"))
+
+
+def cell_text(cell: Cell, rule: Rule) -> str:
+    if cell.state is CellState.PENDING:
+        return "·"
+    if cell.state is CellState.RUNNING:
+        return "…"
+    if cell.state is CellState.ERROR:
+        return "⚠ error"
+    value = cell.value
+    mark = " ?" if cell.low_confidence else ""
+    if rule.kind is Kind.FLAG:
+        return ("✔ yes" if value else "✘ no") + mark
+    if rule.kind is Kind.SCORE and isinstance(value, float):
+        return f"{value:.1f}{mark}"
+    if rule.kind is Kind.TEXT:
+        return str(value or "")
+    return f"{value}{mark}"
+
+
+def cell_tooltip(cell: Cell, rule: Rule) -> str | None:
+    if cell.state is CellState.ERROR:
+        return f"Error: {cell.error}"
+    if cell.state is CellState.PENDING:
+        return "Waiting to be judged"
+    if cell.state is CellState.RUNNING:
+        return "Being judged now"
+    if rule.kind is Kind.TEXT:
+        return str(cell.value or "")
+    if cell.p is None:
+        return None
+    tip = f"{cell_text(cell, rule).rstrip(' ?')} — probability {cell.p:.0%}"
+    if cell.low_confidence:
+        tip += " — low confidence: close to the decision threshold"
+    return tip
+
+
+def cell_background(cell: Cell, rule: Rule, flashing: bool = False) -> QBrush | None:
+    is_dark = dark()
+    if flashing:
+        return QBrush(QColor("#6b5a12") if is_dark else QColor("#fff2a8"))
+    if cell.state is CellState.ERROR:
+        return QBrush(QColor("#6e1f1f") if is_dark else QColor("#fde2e1"))
+    if cell.state is not CellState.DONE or rule.kind is Kind.TEXT:
+        return None
+    strength = 0.35 if cell.p is None else max(0.15, min(1.0, (cell.p - 0.5) * 2))
+    if rule.kind is Kind.FLAG:
+        base = QColor("#e5484d") if cell.value else QColor("#30a46c")
+        if not cell.value:
+            strength *= 0.45  # cleared rows stay calm; flagged rows stand out
+    else:
+        base = QColor("#3e63dd")
+    color = QColor(base)
+    color.setAlphaF(0.10 + 0.35 * strength if not is_dark else 0.18 + 0.45 * strength)
+    return QBrush(color)
+
+
+def cell_foreground(cell: Cell) -> QBrush | None:
+    if cell.state in (CellState.PENDING, CellState.RUNNING):
+        return QBrush(QColor("#8b8d98"))
+    if cell.state is CellState.ERROR:
+        return QBrush(QColor("#ff9592") if dark() else QColor("#ce2c31"))
+    return None
+
+
+def cell_font(cell: Cell) -> QFont | None:
+    if cell.state is CellState.RUNNING:
+        font = QFont()
+        font.setItalic(True)
+        return font
+    if cell.state is CellState.DONE and cell.low_confidence:
+        font = QFont()
+        font.setItalic(True)
+        return font
+    return None
