@@ -51,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     pull = mo_sub.add_parser("pull", help="fetch, verify and prepare a catalogued model")
     pull.add_argument("name")
 
+    be = sub.add_parser("bench", help="run the benchmark (python -m bench)")
+    be.add_argument("--quick", action="store_true", help="a smaller run")
+
     op = sub.add_parser("open", help="open a data file or .fastsheet project in the app")
     op.add_argument("file")
     op.add_argument("--model", metavar="PATH", help="a .gguf file or catalogued model name")
@@ -78,6 +81,12 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_eval(args)
         if args.command == "models":
             return cmd_models(args)
+        if args.command == "bench":
+            import subprocess
+
+            return subprocess.call(
+                [sys.executable, "-m", "bench", *(["--quick"] if args.quick else [])]
+            )
         if args.command == "shot":
             return frontend("shot")(
                 args.data,

@@ -475,6 +475,26 @@ class LlamaBackend(Backend):
             .strip()
         )
 
+    def prompt_throughput(self, n_tokens: int = 512, repeats: int = 3) -> float:
+        """llama.cpp's own prompt-processing rate (tokens/s): one sequence, one full batch.
+
+        The machine's floor for judging rows; the median of `repeats` decodes."""
+        import statistics
+        import time
+
+        seq = self.n_seq_max - 1
+        text = "The quick brown fox jumps over the lazy dog while the band plays on. " * 64
+        tokens = (self.tokenize(text) * 4)[: min(n_tokens, self.n_batch)]
+        rates = []
+        for _ in range(repeats):
+            self._fill([(tokens, 0, seq, True)])
+            start = time.perf_counter()
+            self._decode()
+            self._ll.llama_synchronize(self._ctx)
+            rates.append(len(tokens) / (time.perf_counter() - start))
+            self._release([seq])
+        return statistics.median(rates)
+
     def close(self) -> None:
         if getattr(self, "_ctx", None):
             self._ll.llama_batch_free(self._batch)

@@ -155,7 +155,7 @@ class SummaryPanel(QWidget):
         if agreement.binary is not None:
             b = agreement.binary
             text += f"\nprecision {_ratio(b.precision)} · recall {_ratio(b.recall)}"
-        self.gold.setText(text + "  › show disagreements")
+        self.gold.setText(text)
         self.gold.show()
 
     def show_breakdown(self, table: pl.DataFrame | None) -> None:

@@ -1,0 +1,114 @@
+"""Throughput of the engine against the machine's floor and two naive paths, on the same rows.
+
+- floor: llama.cpp's own prompt-processing rate on one 512-token sequence, divided by
+  the mean tokens a row adds, is the best possible rows/s;
+- naive (a): the whole prompt (prefix and row) decoded again for every row;
+- naive (b): `Llama.create_chat_completion(..., max_tokens=1)` per row.
+Everything is measured in one run, so the ratios hold on a noisy machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from fastsheet.cache import NoCache
+from fastsheet.llama_backend import LlamaBackend
+from fastsheet.prompts import SYSTEM
+from fastsheet.rules import Kind, Rule
+from fastsheet.runner import RuleRunner, evaluate
+
+log = logging.getLogger("bench.speed")
+
+
+def engine_rate(backend: LlamaBackend, frame: pl.DataFrame, rule: Rule, exclude: list[str]) -> dict:
+    runner = RuleRunner(frame, rule, backend, NoCache(), exclude=exclude)
+    texts = runner.records(range(frame.height))
+    tokens = [backend.count_tokens(rule, t) for t in texts]
+    backend.judge(rule, texts[:2])  # the prefix is decoded once per rule: not per row
+    start = time.perf_counter()
+    evaluate(runner)
+    elapsed = time.perf_counter() - start
+    return {
+        "rows": frame.height,
+        "rows_per_s": frame.height / elapsed,
+        "ms_per_row": 1000 * elapsed / frame.height,
+        "tokens_per_row": float(np.mean(tokens)),
+        "prefix_tokens": backend.prefix_length(rule),
+    }
+
+
+def naive_whole_prompt(backend: LlamaBackend, texts: list[str], rule: Rule) -> float:
+    """Rows/s when every row decodes its whole prompt, prefix included, alone."""
+    plan = backend._plan(rule)
+    seq = backend.n_seq_max - 1
+    start = time.perf_counter()
+    for text in texts:
+        tokens = plan.prefix_tokens + backend.row_tokens(plan, text)
+        (logits,) = backend._decode_pieces([(tokens, 0, seq, True)])
+        backend._release([seq])
+        backend._candidate_probs(plan, logits - logits.max(), {})
+    return len(texts) / (time.perf_counter() - start)
+
+
+def naive_chat_completion(model_path: Path, texts: list[str], rule: Rule, threads: int) -> float:
+    """Rows/s through llama-cpp-python's high-level API, one row at a time."""
+    from llama_cpp import Llama
+
+    from fastsheet.prompts import _instruction
+
+    llm = Llama(
+        model_path=str(model_path), n_ctx=2048, n_threads=threads, n_batch=512, verbose=False
+    )
+    try:
+        head = f"Rule: {rule.text}\n{_instruction(rule)}\n\nRecord:\n"
+        start = time.perf_counter()
+        for text in texts:
+            llm.create_chat_completion(
+                messages=[
+                    {"role": "system", "content": SYSTEM},
+                    {"role": "user", "content": head + text},
+                ],
+                max_tokens=1,
+                temperature=0.0,
+            )
+        return len(texts) / (time.perf_counter() - start)
+    finally:
+        llm.close()
+
+
+def run(
+    backend: LlamaBackend, reviews: pl.DataFrame, questions: pl.DataFrame, naive_rows: int
+) -> dict:
+    flag = Rule("The review is positive.")
+    label = Rule(
+        "What the question asks for.",
+        kind=Kind.LABEL,
+        labels=("abbreviation", "description", "entity", "location", "number", "person"),
+    )
+    floor_tps = statistics.median(backend.prompt_throughput() for _ in range(3))
+    out: dict = {"floor_tokens_per_s": floor_tps}
+    out["flag"] = engine_rate(backend, reviews, flag, ["gold"])
+    out["label"] = engine_rate(backend, questions, label, ["gold"])
+    for key in ("flag", "label"):
+        r = out[key]
+        r["floor_rows_per_s"] = floor_tps / r["tokens_per_row"]
+        r["vs_floor"] = r["rows_per_s"] / r["floor_rows_per_s"]
+    texts = RuleRunner(reviews, flag, backend, NoCache(), exclude=["gold"]).records(
+        range(min(naive_rows, reviews.height))
+    )
+    same = engine_rate(backend, reviews.head(len(texts)), flag, ["gold"])["rows_per_s"]
+    out["naive_rows"] = len(texts)
+    out["engine_same_rows_per_s"] = same
+    out["naive_whole_prompt_rows_per_s"] = naive_whole_prompt(backend, texts, flag)
+    out["naive_chat_completion_rows_per_s"] = naive_chat_completion(
+        backend.path, texts, flag, backend.n_threads
+    )
+    out["vs_naive_whole_prompt"] = same / out["naive_whole_prompt_rows_per_s"]
+    out["vs_naive_chat_completion"] = same / out["naive_chat_completion_rows_per_s"]
+    return out
