@@ -97,8 +97,12 @@ def measure_model(model_path: Path, rows: int, naive_rows: int) -> tuple[dict, d
     try:
         reviews = pl.read_csv(HERE / "data" / "reviews.csv").sample(rows, seed=0)
         questions = pl.read_csv(HERE / "data" / "questions.csv").sample(rows, seed=0)
-        rates = speed.run(backend, reviews, questions, naive_rows)
-        cache = ResultCache(Path(os.environ["FASTSHEET_CACHE_DIR"]) / "accuracy.sqlite")
+        # a fresh cache: the timed run pays for every row, then accuracy reads its answers
+        path = Path(os.environ["FASTSHEET_CACHE_DIR"]) / f"speed-{model_path.stem}.sqlite"
+        for stale in path.parent.glob(path.name + "*"):
+            stale.unlink()
+        cache = ResultCache(path)
+        rates = speed.run(backend, reviews, questions, naive_rows, cache)
         acc = {
             "reviews.csv (flag)": accuracy.flag_accuracy(backend, cache, rows),
             "questions.csv (label)": accuracy.label_accuracy(backend, cache, rows),

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from fastsheet.cache import NoCache
+from fastsheet.cache import NoCache, ResultCache
 from fastsheet.llama_backend import LlamaBackend
 from fastsheet.prompts import SYSTEM
 from fastsheet.rules import Kind, Rule
@@ -26,8 +26,15 @@ from fastsheet.runner import RuleRunner, evaluate
 log = logging.getLogger("bench.speed")
 
 
-def engine_rate(backend: LlamaBackend, frame: pl.DataFrame, rule: Rule, exclude: list[str]) -> dict:
-    runner = RuleRunner(frame, rule, backend, NoCache(), exclude=exclude)
+def engine_rate(
+    backend: LlamaBackend,
+    frame: pl.DataFrame,
+    rule: Rule,
+    exclude: list[str],
+    cache: ResultCache | None = None,
+) -> dict:
+    """Rows/s of the engine; `cache` must start empty (it only keeps the answers for later)."""
+    runner = RuleRunner(frame, rule, backend, cache or NoCache(), exclude=exclude)
     texts = runner.records(range(frame.height))
     tokens = [backend.count_tokens(rule, t) for t in texts]
     backend.judge(rule, texts[:2])  # the prefix is decoded once per rule: not per row
@@ -83,7 +90,11 @@ def naive_chat_completion(model_path: Path, texts: list[str], rule: Rule, thread
 
 
 def run(
-    backend: LlamaBackend, reviews: pl.DataFrame, questions: pl.DataFrame, naive_rows: int
+    backend: LlamaBackend,
+    reviews: pl.DataFrame,
+    questions: pl.DataFrame,
+    naive_rows: int,
+    cache: ResultCache | None = None,
 ) -> dict:
     flag = Rule("The review is positive.")
     label = Rule(
@@ -93,8 +104,8 @@ def run(
     )
     floor_tps = statistics.median(backend.prompt_throughput() for _ in range(3))
     out: dict = {"floor_tokens_per_s": floor_tps}
-    out["flag"] = engine_rate(backend, reviews, flag, ["gold"])
-    out["label"] = engine_rate(backend, questions, label, ["gold"])
+    out["flag"] = engine_rate(backend, reviews, flag, ["gold"], cache)
+    out["label"] = engine_rate(backend, questions, label, ["gold"], cache)
     for key in ("flag", "label"):
         r = out[key]
         r["floor_rows_per_s"] = floor_tps / r["tokens_per_row"]

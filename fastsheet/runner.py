@@ -64,19 +64,22 @@ class RuleRunner:
         return hit_rows, [found[key] for key in keys if key in found]
 
     def compute(self, rows: Sequence[int]) -> list[Answer]:
-        """Judge rows with the model (no cache lookup) and remember the answers."""
-        texts = self.records(rows)
-        answers = self.backend.judge(self.rule, texts)
-        self.cache.put_many(
-            (cache_key(self._prefix, t), a) for t, a in zip(texts, answers, strict=True)
-        )
-        return answers
+        """Answers for rows: each distinct record judged once, through the cache.
+
+        Rows with the same record text (a rule naming a few columns) are judged once,
+        and a record judged in an earlier batch is read back from the cache."""
+        return self.judge_texts(self.records(rows))
 
     def judge_texts(self, texts: Sequence[str]) -> list[Answer]:
-        """Answers for arbitrary record texts, through the cache."""
+        """Answers for record texts, through the cache; each distinct text judged once."""
         keys = [cache_key(self._prefix, t) for t in texts]
         found = self.cache.get_many(keys)
-        missing = [i for i, k in enumerate(keys) if k not in found]
+        missing: list[int] = []  # the first row of each distinct record not yet known
+        pending: set[bytes] = set()
+        for i, key in enumerate(keys):
+            if key not in found and key not in pending:
+                pending.add(key)
+                missing.append(i)
         if missing:
             fresh = self.backend.judge(self.rule, [texts[i] for i in missing])
             self.cache.put_many((keys[i], a) for i, a in zip(missing, fresh, strict=True))

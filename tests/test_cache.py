@@ -113,3 +113,13 @@ def test_corrupt_cache_file_is_set_aside(tmp_path: Path):
     run(FRAME, Rule("r"), backend, cache)
     assert len(cache) == 10
     cache.close()
+
+
+def test_identical_records_are_judged_once(cache):
+    frame = pl.DataFrame({"category": ["fuel", "coffee", "fuel", "fuel", "coffee", "gifts"] * 5})
+    backend = FakeBackend(batch=4)
+    result = run(frame, Rule("Is the {category} risky?"), backend, cache)
+    assert model_calls(backend) == 3  # three distinct records, however many rows
+    assert result.n_done == 30
+    fuel = [i for i, c in enumerate(frame["category"]) if c == "fuel"]
+    assert len({float(result.probs[i, 0]) for i in fuel}) == 1

@@ -12,23 +12,7 @@ from fastsheet.engine import ColumnEvent, Evaluator, Update
 from fastsheet.errors import RuleError
 from fastsheet.rules import Rule
 from fastsheet.runner import RuleRunner, evaluate
-
-
-class Spy:
-    """Wraps the real backend and counts the rows it judges."""
-
-    def __init__(self, backend) -> None:
-        self._backend = backend
-        self.identity = backend.identity
-        self.name = backend.name
-        self.rows = 0
-
-    def judge(self, rule, records):
-        self.rows += len(records)
-        return self._backend.judge(rule, records)
-
-    def batch_size(self) -> int:
-        return self._backend.batch_size()
+from tests.helpers import CountingBackend
 
 
 def run(coro):
@@ -92,7 +76,7 @@ def test_visible_rows_complete_before_the_others(backend, frame):
 
 def test_edit_back_completes_from_the_cache_without_the_model(backend, frame, tmp_path):
     async def main():
-        spy = Spy(backend)
+        spy = CountingBackend(backend)
         ev = Evaluator(frame, spy, cache=ResultCache(tmp_path / "c.sqlite"))
         ev.set_rule(Rule("The review is positive."))
         await ev.wait_idle()

@@ -303,7 +303,11 @@ class MainWindow(QMainWindow):
                 "The model is still loading (or failed to load): choose one under Model…."
             )
             return None
-        task = asyncio.ensure_future(self._open(path))
+        return self._spawn(self._open(path))
+
+    def _spawn(self, coro) -> asyncio.Task:
+        """Run a coroutine on the loop, keeping a reference until it ends."""
+        task = asyncio.ensure_future(coro)
         self._pending.append(task)
         task.add_done_callback(self._pending.remove)
         return task
@@ -692,10 +696,7 @@ class MainWindow(QMainWindow):
             self.switch_model(path, threads)
 
     def switch_model(self, path: Path, threads: int | None) -> asyncio.Task:
-        task = asyncio.ensure_future(self._switch_model(path, threads))
-        self._pending.append(task)
-        task.add_done_callback(self._pending.remove)
-        return task
+        return self._spawn(self._switch_model(path, threads))
 
     async def _switch_model(self, path: Path, threads: int | None) -> None:
         from fastsheet.llama_backend import LlamaBackend

@@ -55,6 +55,9 @@ class WelcomeView(QWidget):
             "Open a file…   (CSV, TSV, Parquet, JSON, Arrow, Excel, .fastsheet)"
         )
         open_button.clicked.connect(self.browseRequested)
+        self.restore = QPushButton("Restore your last session (autosaved rules)")
+        self.restore.setObjectName("restoreButton")
+        self.restore.clicked.connect(lambda: self.openRequested.emit(str(self.state.autosave_path)))
         self.recent = QListWidget()
         self.recent.itemActivated.connect(lambda item: self.openRequested.emit(item.text()))
         self.recent.itemDoubleClicked.connect(lambda item: self.openRequested.emit(item.text()))
@@ -67,6 +70,7 @@ class WelcomeView(QWidget):
         v.addWidget(QLabel("Start from a sample"))
         v.addLayout(grid)
         v.addSpacing(8)
+        v.addWidget(self.restore)
         v.addWidget(open_button)
         v.addSpacing(16)
         v.addWidget(QLabel("Recent files"))
@@ -75,6 +79,7 @@ class WelcomeView(QWidget):
         outer.addWidget(box, 0, Qt.AlignmentFlag.AlignHCenter)
 
     def refresh(self) -> None:
+        self.restore.setVisible(self.state.autosave_path.exists())
         self.recent.clear()
         for path in self.state.recent():
             self.recent.addItem(str(path))

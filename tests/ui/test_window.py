@@ -13,27 +13,8 @@ from PySide6.QtCore import Qt
 from fastsheet.cache import ResultCache
 from fastsheet.project import AppState, load_project
 from fastsheet.session import Session
+from tests.helpers import CountingBackend
 from ui.app import SAMPLES, StallMeter, create_window
-
-
-class CountingBackend:
-    """The real backend, counting the rows it judges."""
-
-    def __init__(self, backend) -> None:
-        self._b = backend
-        self.identity, self.name = backend.identity, backend.name
-        self.quantization, self.n_threads = backend.quantization, backend.n_threads
-        self.rows = 0
-
-    def judge(self, rule, records):
-        self.rows += len(records)
-        return self._b.judge(rule, records)
-
-    def batch_size(self) -> int:
-        return self._b.batch_size()
-
-    def close(self) -> None:  # the session-wide model stays open
-        pass
 
 
 @pytest.fixture
@@ -247,3 +228,22 @@ def test_the_event_loop_never_stalls_while_evaluating_and_scrolling(app, qtbot):
     assert (
         meter.max_stall < 0.25
     )  # generous for a loaded CI machine; README reports the measured figure
+
+
+def test_autosave_restores_unsaved_rules_after_a_crash(app, reviews_csv, qtbot, tmp_path):
+    window, _, loop = app
+    open_file(window, loop, reviews_csv)
+    window.add_rule()
+    type_rule(window, qtbot, "The review mentions the staff.")
+    qtbot.wait(400)
+    # a new window on the same app state, as after a crash
+    state = window.state
+    assert state.autosave_path.exists()
+    other = create_window(state)
+    qtbot.addWidget(other)
+    other.show_welcome()
+    assert other.welcome.restore.isVisibleTo(other)
+    restored = load_project(state.autosave_path)
+    assert [r.text for r in restored.rules] == ["The review mentions the staff."]
+    assert restored.data == reviews_csv.resolve()
+    run(loop, window.session.evaluator.wait_idle())

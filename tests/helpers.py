@@ -1,0 +1,23 @@
+"""Test helpers shared by the real-model tests."""
+
+from __future__ import annotations
+
+
+class CountingBackend:
+    """Wraps the real backend and counts the rows it judges; closing it leaves the model open."""
+
+    def __init__(self, backend) -> None:
+        self._backend = backend
+        self.identity, self.name = backend.identity, backend.name
+        self.quantization, self.n_threads = backend.quantization, backend.n_threads
+        self.rows = 0
+
+    def judge(self, rule, records):
+        self.rows += len(records)
+        return self._backend.judge(rule, records)
+
+    def batch_size(self) -> int:
+        return self._backend.batch_size()
+
+    def close(self) -> None:
+        pass
