@@ -454,7 +454,7 @@ class Evaluator:
         if column is None:
             return
         column.result.set_state(task.rows, RUNNING)
-        cells = tuple(column.result.cell(r, column.calibration) for r in task.rows)
+        cells = column.result.cells(task.rows, column.calibration)
         self._emit(Update(task.column, task.generation, task.rows, cells, "running"))
 
     def _apply_answers(
@@ -471,7 +471,7 @@ class Evaluator:
         column.finished += len(rows)
         if self.gold and column.rule.kind is Kind.FLAG:
             self._recalibrate(column)
-        cells = tuple(column.result.cell(r, column.calibration) for r in rows)
+        cells = column.result.cells(rows, column.calibration)
         self._emit(Update(task.column, task.generation, tuple(rows), cells, source))
         self._maybe_complete(column)
 
@@ -520,7 +520,7 @@ class Evaluator:
             return
         column.result.set_error(rows, message)
         column.finished += len(rows)
-        cells = tuple(column.result.cell(r, column.calibration) for r in rows)
+        cells = column.result.cells(rows, column.calibration)
         self._emit(Update(task.column, task.generation, tuple(rows), cells, "error"))
         self._maybe_complete(column)
 

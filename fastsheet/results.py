@@ -66,31 +66,31 @@ class ResultColumn:
     def p_yes(self) -> np.ndarray:
         return self.probs[:, 0].astype(np.float64)
 
-    def decide(self, calibration: Calibration) -> tuple[np.ndarray, np.ndarray]:
-        """(value, p of that value) arrays; NaN/None where a row is not done.
+    def decide(
+        self, calibration: Calibration, rows: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(value, p of that value) arrays for `rows` (default: all); NaN where not done.
 
-        flag: bool decisions (as float 1/0) and p of the decided answer; label: label
-        index and its probability; score: expected value and the top score's
-        probability; text: zeros and NaN."""
-        n = len(self.state)
+        flag: decisions as 1.0/0.0 and p of the decided answer; label: label index and
+        its probability; score: expected value and the top score's probability; text:
+        zeros and NaN."""
+        probs = self.probs if rows is None else self.probs[rows]
+        n = len(probs)
         kind = self.rule.kind
         if kind is Kind.FLAG:
-            p_yes = self.p_yes()
+            p_yes = probs[:, 0]
             decision = p_yes >= calibration.threshold
             p = np.where(decision, p_yes, 1.0 - p_yes)
             return np.where(np.isnan(p_yes), np.nan, decision.astype(np.float64)), p
         if kind is Kind.LABEL:
-            probs = self.probs.astype(np.float64)
             if calibration.weights is not None:
                 probs = probs * np.asarray(calibration.weights)
                 probs = probs / probs.sum(axis=1, keepdims=True)
-            filled = np.nan_to_num(probs, nan=-1.0)
-            index = filled.argmax(axis=1)
+            index = np.nan_to_num(probs, nan=-1.0).argmax(axis=1)
             value = np.where(np.isnan(probs[:, 0]), np.nan, index.astype(np.float64))
             return value, probs[np.arange(n), index]
         if kind is Kind.SCORE:
             values = np.asarray([float(c) for c in self.candidates])
-            probs = self.probs.astype(np.float64)
             return probs @ values, probs.max(axis=1)
         return np.zeros(n), np.full(n, np.nan)
 
@@ -126,6 +126,40 @@ class ResultColumn:
             probs = probs * np.asarray(calibration.weights)
             probs = probs / probs.sum(axis=1, keepdims=True)
         return done & (np.nan_to_num(probs.max(axis=1), nan=1.0) < LOW_TOP_P)
+
+    def cells(self, rows: Sequence[int], calibration: Calibration) -> tuple[Cell, ...]:
+        """Cell values for many rows at once (one vectorised decision, not one per row)."""
+        if not len(rows):
+            return ()
+        idx = np.asarray(rows, dtype=np.int64)
+        states = self.state[idx]
+        g = self.generation
+        if self.text is not None:
+            return tuple(
+                Cell(_STATES[int(c)], value=self.text[r] if c == DONE else None,
+                     error=self.errors.get(r) if c == ERROR else None, generation=g)
+                for r, c in zip(rows, states, strict=True)
+            )  # fmt: skip
+        values, ps = self.decide_rows(rows, calibration)
+        low = self.low_confidence(calibration, rows)
+        out = []
+        for i, (r, c) in enumerate(zip(rows, states, strict=True)):
+            code = int(c)
+            if code == DONE:
+                out.append(
+                    Cell(
+                        CellState.DONE,
+                        value=values[i],
+                        p=ps[i],
+                        generation=g,
+                        low_confidence=bool(low[i]),
+                    )
+                )
+            elif code == ERROR:
+                out.append(Cell(CellState.ERROR, error=self.errors.get(r, "failed"), generation=g))
+            else:
+                out.append(Cell(_STATES[code], generation=g))
+        return tuple(out)
 
     def decide_rows(
         self, rows: Sequence[int], calibration: Calibration

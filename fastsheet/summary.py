@@ -11,7 +11,7 @@ import polars as pl
 from fastsheet.calibrate import Calibration
 from fastsheet.errors import DataError
 from fastsheet.metrics import BinaryAgreement, binary_agreement, multiclass_balanced_accuracy
-from fastsheet.results import ResultColumn
+from fastsheet.results import DONE, ResultColumn
 from fastsheet.rules import Kind
 
 _TRUE = {"true", "yes", "y", "1", "t", "positive", "pos", "on-policy", "match"}
@@ -109,23 +109,21 @@ def summarize(
 
     Rows judged out of the random order (`prioritised`, e.g. the visible ones) are
     counted exactly and kept out of the sample the estimate is drawn from."""
-    done = result.done_mask()
-    n_done, total = int(done.sum()), len(result)
+    idx = np.flatnonzero(result.state == DONE)  # the one pass over every row
+    n_done, total = len(idx), len(result)
     kind = result.rule.kind
     if kind is Kind.TEXT:
         return TextSummary(total, n_done)
-    values, _ = result.decide(calibration)
-    values = values[done]
+    values, _ = result.decide(calibration, idx)
     if kind is Kind.FLAG:
-        flagged = int(np.count_nonzero(values == 1.0))
+        yes = values == 1.0
+        flagged = int(np.count_nonzero(yes))
         if prioritised is None or n_done >= total:
             low, high = wilson(flagged, n_done, total)
             return FlagSummary(total, n_done, flagged, low, high)
-        exact = done & prioritised
-        sample = done & ~prioritised
-        yes = result.decide(calibration)[0] == 1.0
-        k_exact, n_exact = int(np.count_nonzero(yes & exact)), int(exact.sum())
-        k_sample, n_sample = int(np.count_nonzero(yes & sample)), int(sample.sum())
+        exact = prioritised[idx]
+        k_exact, n_exact = int(np.count_nonzero(yes & exact)), int(np.count_nonzero(exact))
+        k_sample, n_sample = flagged - k_exact, n_done - n_exact
         rest = total - n_exact
         if n_sample == 0:
             return FlagSummary(
@@ -228,6 +226,11 @@ def disagreements(result: ResultColumn, calibration: Calibration, gold: np.ndarr
     values, _ = result.decide(calibration)
     mask = result.done_mask() & ~np.isnan(gold) & (values != gold)
     return np.flatnonzero(mask)
+
+
+def groupable(frame: pl.DataFrame, column: str, limit: int = 50) -> bool:
+    """Whether a column has few enough values (in a sample) to break results down by."""
+    return frame[column].head(10_000).n_unique() <= limit
 
 
 def breakdown(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -110,6 +111,7 @@ def main(path: str | None = None, model: str | None = None) -> int:
         loop.create_task(boot())
         loop.run_until_complete(closed.wait())
     shutdown(window)
+    exit_now(0)
     return 0
 
 
@@ -121,6 +123,17 @@ def shutdown(window: MainWindow) -> None:
         session.backend.close()
         session.cache.close()
     window.deleteLater()
+
+
+def exit_now(code: int) -> None:
+    """End the process once the app has shut down cleanly.
+
+    Everything is saved and closed by then; skipping the interpreter's final garbage
+    collection avoids a crash in Qt/shiboken teardown ("bool_dealloc") seen at exit."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def shot(
@@ -185,4 +198,5 @@ def shot(
     with loop:
         loop.run_until_complete(run())
     shutdown(window)
+    exit_now(result["code"])
     return result["code"]

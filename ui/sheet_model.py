@@ -2,7 +2,7 @@
 
 Sorting and filtering are a permutation of row ids computed with numpy/polars, so a
 1,000,000-row sheet never builds a Python object per cell. Engine updates are
-coalesced (about 50 ms) into dataChanged over contiguous ranges.
+coalesced (about 50 ms) into one dataChanged per column over the changed span.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from fastsheet.session import Session
 from fastsheet.table import column_types
 from ui import theme
 
+_BLOCK = 256  # view rows materialised at a time
 CELL_ROLE = Qt.ItemDataRole.UserRole + 1  # the Cell value of a rule column
 RULE_ROLE = Qt.ItemDataRole.UserRole + 2  # the Rule of a rule column (header)
 
@@ -44,6 +45,7 @@ class SheetModel(QAbstractTableModel):
         super().__init__(parent)
         self.session = session
         self._rows = np.empty(0, dtype=np.int64)  # view row -> row id
+        self._pos = np.empty(0, dtype=np.int64)  # row id -> view row, -1 when filtered out
         self._data_cols: list[str] = []
         self._series: dict[str, pl.Series] = {}
         self._types: dict[str, str] = {}
@@ -53,6 +55,8 @@ class SheetModel(QAbstractTableModel):
         self._dirty: dict[str, set[int]] = {}
         self._whole: set[str] = set()
         self._flash: dict[tuple[str, int], float] = {}
+        self._blocks: dict[int, dict[str, list[str]]] = {}  # view block -> column -> text
+        self._cells: dict[tuple[str, int], Cell] = {}  # memo until the next update
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(50)
@@ -146,7 +150,7 @@ class SheetModel(QAbstractTableModel):
         if not self.is_rule_column(col):
             name = self.data_column(col)
             if role == Qt.ItemDataRole.DisplayRole:
-                return _display(self._series[name][row])
+                return self._text(index.row(), name)
             if role == Qt.ItemDataRole.TextAlignmentRole and self._types.get(name) in (
                 "int",
                 "float",
@@ -160,7 +164,9 @@ class SheetModel(QAbstractTableModel):
         name = self.column_name(col)
         if name not in self._ev_columns():
             return None
-        cell = self.session.evaluator.cell(name, row)
+        cell = self._cells.get((name, row))
+        if cell is None:
+            cell = self._cells[(name, row)] = self.session.evaluator.cell(name, row)
         if role == CELL_ROLE:
             return cell
         rule = self.session.rule(name)
@@ -175,6 +181,20 @@ class SheetModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.FontRole:
             return theme.cell_font(cell)
         return None
+
+    def _text(self, view_row: int, name: str) -> str:
+        """Display text of a data cell, read 256 view rows at a time."""
+        block = view_row // _BLOCK
+        columns = self._blocks.get(block)
+        if columns is None:
+            if len(self._blocks) >= 8:
+                self._blocks.pop(next(iter(self._blocks)))
+            ids = self._rows[block * _BLOCK : (block + 1) * _BLOCK]
+            part = self.session.frame[ids]
+            columns = self._blocks[block] = {
+                c: [_display(v) for v in part[c].to_list()] for c in part.columns
+            }
+        return columns[name][view_row - block * _BLOCK]
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
         if not index.isValid():
@@ -239,6 +259,10 @@ class SheetModel(QAbstractTableModel):
                     idx = idx[::-1]
                 rows = rows[idx]
         self._rows = rows
+        self._blocks.clear()
+        self._cells.clear()
+        self._pos = np.full(frame.height, -1, dtype=np.int64)  # row id -> view row
+        self._pos[rows] = np.arange(len(rows), dtype=np.int64)
 
     def _sort_key(self, column: int, frame: pl.DataFrame) -> np.ndarray | None:
         name = self.column_name(column)
@@ -312,6 +336,7 @@ class SheetModel(QAbstractTableModel):
         return True
 
     def _flush(self) -> None:
+        self._cells.clear()
         if not len(self._rows):
             self._dirty.clear()
             self._whole.clear()
@@ -327,10 +352,14 @@ class SheetModel(QAbstractTableModel):
             if name in self._whole:
                 self.dataChanged.emit(self.index(0, col), self.index(len(self._rows) - 1, col))
                 continue
-            rows = self._dirty.get(name, set())
-            # view positions of the changed row ids, emitted as contiguous ranges
-            positions = np.flatnonzero(np.isin(self._rows, np.fromiter(rows, dtype=np.int64)))
-            for start, stop in _ranges(positions):
+            rows = np.fromiter(self._dirty.get(name, set()), dtype=np.int64)
+            # view positions of the changed row ids (hidden rows are -1); one emit over
+            # their span: the view repaints only what is on screen, and rows judged in
+            # random order would otherwise make thousands of one-row ranges per flush
+            positions = self._pos[rows]
+            positions = positions[positions >= 0]
+            if len(positions):
+                start, stop = int(positions.min()), int(positions.max())
                 self.dataChanged.emit(self.index(start, col), self.index(stop, col))
         self._dirty.clear()
         self._whole.clear()
@@ -357,15 +386,6 @@ class SheetModel(QAbstractTableModel):
     def _ev_columns(self) -> dict:
         ev = self.session.evaluator
         return ev.columns if ev is not None else {}
-
-
-def _ranges(positions: np.ndarray) -> list[tuple[int, int]]:
-    if not len(positions):
-        return []
-    breaks = np.flatnonzero(np.diff(positions) != 1)
-    starts = np.concatenate(([positions[0]], positions[breaks + 1]))
-    stops = np.concatenate((positions[breaks], [positions[-1]]))
-    return [(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
 
 
 def _display(value: object) -> str:
