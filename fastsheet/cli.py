@@ -8,16 +8,13 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-import polars as pl
-
 from fastsheet.cache import NoCache, ResultCache
 from fastsheet.errors import DataError, FastsheetError
 from fastsheet.paths import default_cache_path
 from fastsheet.results import with_results
 from fastsheet.rules import Kind, Rule, parse_labels, parse_scale
 from fastsheet.runner import Progress, RuleRunner, default_calibration, evaluate
-from fastsheet.summary import agreement, gold_flags, gold_labels, summarize
+from fastsheet.summary import agreement, gold_values, summarize
 from fastsheet.table import load_table, save_table
 
 log = logging.getLogger("fastsheet")
@@ -147,7 +144,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         bar = ProgressBar()
         result = evaluate(runner, on_progress=bar.update)
         bar.finish()
-        gold = _gold_values(frame, args.gold, rule) if args.gold else None
+        gold = gold_values(frame[args.gold], rule) if args.gold else None
         calibration = default_calibration(runner, result, gold)
         save_table(with_results(frame, result, calibration), out)
     finally:
@@ -162,14 +159,6 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print("gold: " + agreement(result, calibration, gold).text())
     print(f"wrote {out}")
     return 0
-
-
-def _gold_values(frame: pl.DataFrame, column: str, rule: Rule) -> np.ndarray | None:
-    if rule.kind is Kind.FLAG:
-        return gold_flags(frame[column])
-    if rule.kind is Kind.LABEL:
-        return gold_labels(frame[column], rule.labels)
-    return None
 
 
 class ProgressBar:

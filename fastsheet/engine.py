@@ -34,8 +34,7 @@ from fastsheet.summary import (
     Summary,
     agreement,
     breakdown,
-    gold_flags,
-    gold_labels,
+    gold_values,
     summarize,
 )
 
@@ -320,14 +319,9 @@ class Evaluator:
         return summarize(column.result, column.calibration, prioritised)
 
     def gold_values(self, name: str) -> np.ndarray | None:
-        column = self.columns[name]
         if not self.gold or self.gold not in self.frame.columns:
             return None
-        if column.rule.kind is Kind.FLAG:
-            return gold_flags(self.frame[self.gold])
-        if column.rule.kind is Kind.LABEL:
-            return gold_labels(self.frame[self.gold], column.rule.labels)
-        return None
+        return gold_values(self.frame[self.gold], self.columns[name].rule)
 
     def agreement(self, name: str) -> GoldAgreement | None:
         gold = self.gold_values(name)

@@ -310,14 +310,12 @@ class LlamaBackend(Backend):
         answers: list[Answer] = []
         start = 0
         while start < len(rows):
-            group = self._group(rows, start, prefix_len, extra_seqs=len(plan.deep_nodes))
+            group = self._group(rows, start, extra_seqs=len(plan.deep_nodes))
             answers += self._score_group(plan, prefix_seq, prefix_len, group)
             start += len(group)
         return answers
 
-    def _group(
-        self, rows: list[list[int]], start: int, prefix_len: int, extra_seqs: int
-    ) -> list[list[int]]:
+    def _group(self, rows: list[list[int]], start: int, extra_seqs: int) -> list[list[int]]:
         """As many rows from `start` as fit one decode (tokens, sequences and context)."""
         seqs_free = self.n_seq_max - self._slots
         budget = self.n_batch
@@ -426,7 +424,7 @@ class LlamaBackend(Backend):
         answers: list[Answer] = []
         start = 0
         while start < len(rows):
-            group = self._group(rows, start, prefix_len, extra_seqs=0)
+            group = self._group(rows, start, extra_seqs=0)
             kv_free = self.n_ctx - sum(n for _, n in self._prefixes.values())
             while len(group) > 1 and sum(len(r) + limit for r in group) > kv_free:
                 group.pop()

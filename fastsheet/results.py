@@ -96,17 +96,7 @@ class ResultColumn:
 
     def cell(self, row: int, calibration: Calibration) -> Cell:
         """The value of one cell, for display."""
-        code = int(self.state[row])
-        state = _STATES[code]
-        if code == ERROR:
-            return Cell(state, error=self.errors.get(row, "failed"), generation=self.generation)
-        if code != DONE:
-            return Cell(state, generation=self.generation)
-        if self.text is not None:
-            return Cell(state, value=self.text[row], generation=self.generation)
-        value, p = self.decide_rows([row], calibration)
-        low = bool(self.low_confidence(calibration, [row])[0])
-        return Cell(state, value=value[0], p=p[0], generation=self.generation, low_confidence=low)
+        return self.cells([row], calibration)[0]
 
     def low_confidence(
         self, calibration: Calibration, rows: Sequence[int] | None = None
@@ -165,11 +155,7 @@ class ResultColumn:
         self, rows: Sequence[int], calibration: Calibration
     ) -> tuple[list[str | float | bool | None], list[float | None]]:
         """Python values for a few rows (display, export of a slice)."""
-        sub = ResultColumn.__new__(ResultColumn)
-        sub.rule, sub.candidates, sub.generation = self.rule, self.candidates, self.generation
-        idx = np.asarray(rows, dtype=np.int64)
-        sub.state, sub.probs, sub.text, sub.errors = self.state[idx], self.probs[idx], None, {}
-        values, ps = sub.decide(calibration)
+        values, ps = self.decide(calibration, np.asarray(rows, dtype=np.int64))
         return [self._python_value(v) for v in values], [float(p) for p in ps]
 
     def _python_value(self, v: float) -> str | float | bool | None:

@@ -12,7 +12,7 @@ from fastsheet.calibrate import Calibration
 from fastsheet.errors import DataError
 from fastsheet.metrics import BinaryAgreement, binary_agreement, multiclass_balanced_accuracy
 from fastsheet.results import DONE, ResultColumn
-from fastsheet.rules import Kind
+from fastsheet.rules import Kind, Rule
 
 _TRUE = {"true", "yes", "y", "1", "t", "positive", "pos", "on-policy", "match"}
 _FALSE = {"false", "no", "n", "0", "f", "negative", "neg", "off-policy"}
@@ -185,6 +185,15 @@ def gold_labels(series: pl.Series, labels: tuple[str, ...]) -> np.ndarray:
     lookup = {label.lower(): float(i) for i, label in enumerate(labels)}
     text = series.cast(pl.String).str.strip_chars().str.to_lowercase()
     return np.asarray([lookup.get(v, np.nan) if v is not None else np.nan for v in text.to_list()])
+
+
+def gold_values(series: pl.Series, rule: Rule) -> np.ndarray | None:
+    """A gold column read for `rule`: 1/0 for a flag, label indices for a label, else None."""
+    if rule.kind is Kind.FLAG:
+        return gold_flags(series)
+    if rule.kind is Kind.LABEL:
+        return gold_labels(series, rule.labels)
+    return None
 
 
 @dataclass(frozen=True)

@@ -225,16 +225,9 @@ class SheetModel(QAbstractTableModel):
         return self._filter
 
     def _remap_persistent(self, persistent: list, old: np.ndarray) -> None:
-        position = (
-            {int(r): i for i, r in enumerate(self._rows)} if len(self._rows) < 200_000 else None
-        )
         for index in persistent:
             row_id = int(old[index.row()]) if index.row() < len(old) else -1
-            if position is not None:
-                new_row = position.get(row_id, -1)
-            else:
-                hits = np.flatnonzero(self._rows == row_id)
-                new_row = int(hits[0]) if len(hits) else -1
+            new_row = int(self._pos[row_id]) if row_id >= 0 else -1
             self.changePersistentIndex(
                 index, self.index(new_row, index.column()) if new_row >= 0 else QModelIndex()
             )
