@@ -1,6 +1,6 @@
 # Two commands set everything up on a fresh machine:
-#   make run   - install, set up the default model, open the app on the fraud sample
-#   make test  - install, set up the default model, lint, and run the tests
+#   make run   - install, set up the models, open the app on the fraud sample
+#   make test  - install, set up the models, lint, and run the tests
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -14,9 +14,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# fetches the default model once, then only re-verifies its sha256 (remembered by path, size, mtime)
+# fetches both tiers' models once (Fast 0.5B, Accurate 1.5B), then only re-verifies their
+# sha256 (remembered by path, size, mtime)
 models: $(STAMP)
 	$(BIN)/fastsheet models pull qwen2.5-coder-0.5b
+	$(BIN)/fastsheet models pull qwen2.5-coder-1.5b
 
 run: models
 	$(BIN)/fastsheet open resources/samples/fraud.fastsheet

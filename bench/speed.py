@@ -18,8 +18,9 @@ import numpy as np
 import polars as pl
 
 from fastsheet.cache import NoCache, ResultCache
+from fastsheet.framing import RECORD, Framing
 from fastsheet.llama_backend import LlamaBackend
-from fastsheet.prompts import SYSTEM
+from fastsheet.prompts import messages
 from fastsheet.rules import Kind, Rule
 from fastsheet.runner import RuleRunner, evaluate
 
@@ -63,27 +64,22 @@ def naive_whole_prompt(backend: LlamaBackend, texts: list[str], rule: Rule) -> f
     return len(texts) / (time.perf_counter() - start)
 
 
-def naive_chat_completion(model_path: Path, texts: list[str], rule: Rule, threads: int) -> float:
-    """Rows/s through llama-cpp-python's high-level API, one row at a time."""
+def naive_chat_completion(
+    model_path: Path, texts: list[str], rule: Rule, threads: int, framing: Framing
+) -> float:
+    """Rows/s through llama-cpp-python's high-level API, one row at a time, same prompt."""
     from llama_cpp import Llama
-
-    from fastsheet.prompts import _instruction
 
     llm = Llama(
         model_path=str(model_path), n_ctx=2048, n_threads=threads, n_batch=512, verbose=False
     )
     try:
-        head = f"Rule: {rule.text}\n{_instruction(rule)}\n\nRecord:\n"
+        chat = messages(rule, framing)
         start = time.perf_counter()
         for text in texts:
-            llm.create_chat_completion(
-                messages=[
-                    {"role": "system", "content": SYSTEM},
-                    {"role": "user", "content": head + text},
-                ],
-                max_tokens=1,
-                temperature=0.0,
-            )
+            turns = [dict(m) for m in chat]
+            turns[-1]["content"] = turns[-1]["content"].replace(RECORD, text)
+            llm.create_chat_completion(messages=turns, max_tokens=1, temperature=0.0)
         return len(texts) / (time.perf_counter() - start)
     finally:
         llm.close()
@@ -118,7 +114,7 @@ def run(
     out["engine_same_rows_per_s"] = same
     out["naive_whole_prompt_rows_per_s"] = naive_whole_prompt(backend, texts, flag)
     out["naive_chat_completion_rows_per_s"] = naive_chat_completion(
-        backend.path, texts, flag, backend.n_threads
+        backend.path, texts, flag, backend.n_threads, backend.framing
     )
     out["vs_naive_whole_prompt"] = same / out["naive_whole_prompt_rows_per_s"]
     out["vs_naive_chat_completion"] = same / out["naive_chat_completion_rows_per_s"]

@@ -8,6 +8,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
 from fastsheet.cells import Answer
+from fastsheet.framing import Framing
+from fastsheet.prompts import DEFAULT_FRAMING
 from fastsheet.rules import Kind, Rule
 
 
@@ -18,6 +20,8 @@ class Backend(ABC):
     identity: str = ""
     #: a human-readable model name
     name: str = ""
+    #: the prompt's shape; part of every cache key
+    framing: Framing = DEFAULT_FRAMING
 
     @abstractmethod
     def judge(self, rule: Rule, records: Sequence[str]) -> list[Answer]:

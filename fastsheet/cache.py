@@ -39,9 +39,10 @@ MIGRATIONS = (
 _LOOKUP_CHUNK = 900  # below SQLite's default limit on host parameters
 
 
-def rule_key_prefix(model_identity: str, rule: Rule) -> bytes:
-    """The part of a key shared by every row of one rule."""
-    return "\0".join((model_identity, TEMPLATE_VERSION, rule.identity())).encode() + b"\0"
+def rule_key_prefix(model_identity: str, rule: Rule, framing: str = "") -> bytes:
+    """The part of a key shared by every row of one rule (under one prompt framing)."""
+    parts = (model_identity, TEMPLATE_VERSION, framing, rule.identity())
+    return "\0".join(parts).encode() + b"\0"
 
 
 def cache_key(prefix: bytes, record: str) -> bytes:

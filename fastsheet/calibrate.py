@@ -4,6 +4,8 @@ Small models rank rows well but lean hard towards one answer, so p(yes) > 0.5 is
 a poor decision. Modes, measured in the benchmark:
 - `content-free`: the threshold is p(yes) on records with no content (Zhao et al., 2021);
 - `distribution`: Otsu's split of the rule's own logit(p) distribution;
+- `mixture`: a two-component Gaussian mixture on logit(p) with a learned prior, so a
+  rare positive class gets a threshold near its own bump, not the middle;
 - `gold`: the threshold that maximises balanced accuracy against gold labels;
 - `none`: 0.5.
 """
@@ -21,6 +23,8 @@ class Mode(enum.Enum):
     NONE = "none"
     CONTENT_FREE = "content-free"
     DISTRIBUTION = "distribution"
+    MIXTURE = "mixture"
+    MANUAL = "manual"
     GOLD = "gold"
 
 
@@ -61,6 +65,48 @@ def distribution(p: np.ndarray, bins: int = 64) -> Threshold:
     between = np.nan_to_num(between[:-1], nan=-1.0)
     cut = edges[int(np.argmax(between)) + 1]
     return Threshold(float(1 / (1 + np.exp(-cut))), Mode.DISTRIBUTION)
+
+
+MIN_MIXTURE_ROWS = 20
+
+
+def mixture(p: np.ndarray, iterations: int = 200) -> Threshold:
+    """Where a two-Gaussian mixture on logit(p) switches to the upper component.
+
+    EM with a learned mixing weight; the threshold is the point between the two means
+    where the upper component's posterior reaches one half."""
+    x = logit(np.asarray(p, dtype=float))
+    x = x[np.isfinite(x)]
+    if len(x) < MIN_MIXTURE_ROWS or np.ptp(x) < 1e-6:
+        return Threshold(0.5, Mode.MIXTURE)
+    mean = np.percentile(x, [25.0, 75.0]).astype(float)
+    var = np.full(2, max(float(np.var(x)) / 4, 1e-3))
+    weight = np.array([0.5, 0.5])
+    floor = max(float(np.var(x)) * 1e-3, 1e-4)
+    for _ in range(iterations):
+        dens = weight * _normal(x[:, None], mean, var)
+        resp = dens / np.clip(dens.sum(axis=1, keepdims=True), 1e-300, None)
+        nk = resp.sum(axis=0) + 1e-9
+        new_mean = (resp * x[:, None]).sum(axis=0) / nk
+        var = np.maximum((resp * (x[:, None] - new_mean) ** 2).sum(axis=0) / nk, floor)
+        weight = nk / nk.sum()
+        converged = np.allclose(new_mean, mean, atol=1e-6)
+        mean = new_mean
+        if converged:
+            break
+    lo, hi = (0, 1) if mean[0] <= mean[1] else (1, 0)
+    if mean[hi] - mean[lo] < 1e-6:
+        return Threshold(0.5, Mode.MIXTURE)
+    grid = np.linspace(mean[lo], mean[hi], 512)
+    dens_lo = weight[lo] * _normal(grid, mean[lo], var[lo])
+    dens_hi = weight[hi] * _normal(grid, mean[hi], var[hi])
+    above = np.flatnonzero(dens_hi >= dens_lo)
+    cut = float(grid[above[0]]) if len(above) else float(mean[hi])
+    return Threshold(float(1 / (1 + np.exp(-cut))), Mode.MIXTURE)
+
+
+def _normal(x: np.ndarray, mean: np.ndarray | float, var: np.ndarray | float) -> np.ndarray:
+    return np.exp(-((x - mean) ** 2) / (2 * var)) / np.sqrt(2 * np.pi * var)
 
 
 def from_gold(p: np.ndarray, gold: np.ndarray) -> Threshold:
@@ -113,9 +159,27 @@ def calibrate_flag(
         return Calibration(Mode.GOLD, from_gold(p_yes, gold).value)
     if mode is Mode.DISTRIBUTION and p_yes is not None and len(p_yes) >= 2:
         return Calibration(Mode.DISTRIBUTION, distribution(p_yes).value)
+    if mode is Mode.MIXTURE and p_yes is not None and len(p_yes) >= MIN_MIXTURE_ROWS:
+        return Calibration(Mode.MIXTURE, mixture(p_yes).value)
     if mode is Mode.CONTENT_FREE and len(content_free_p):
         return Calibration(Mode.CONTENT_FREE, content_free(content_free_p).value)
     return Calibration()
+
+
+MIXTURE_SAMPLE = 4000
+
+
+def unlabeled_flag(p_done: np.ndarray, content_free_cal: Calibration | None) -> Calibration:
+    """The threshold with no labels: measured on the dev suite (README, "Accuracy").
+
+    A mixture fitted to the rule's own scores once enough rows are done (a seeded sample
+    of at most MIXTURE_SAMPLE of them); before that, content-free, else 0.5."""
+    p = np.asarray(p_done, dtype=float)
+    if len(p) >= MIN_MIXTURE_ROWS:
+        if len(p) > MIXTURE_SAMPLE:
+            p = np.random.default_rng(0).choice(p, MIXTURE_SAMPLE, replace=False)
+        return calibrate_flag(Mode.MIXTURE, p_yes=p)
+    return content_free_cal or Calibration()
 
 
 def calibrate_label(mode: Mode, content_free_probs: np.ndarray | None = None) -> Calibration:

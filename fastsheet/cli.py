@@ -13,7 +13,7 @@ from fastsheet.errors import DataError, FastsheetError
 from fastsheet.paths import default_cache_path
 from fastsheet.results import with_results
 from fastsheet.rules import Kind, Rule, parse_labels, parse_scale
-from fastsheet.runner import Progress, RuleRunner, default_calibration, evaluate
+from fastsheet.runner import Progress, RuleRunner, default_calibration, evaluate, taught_runner
 from fastsheet.summary import agreement, gold_values, summarize
 from fastsheet.table import load_table, save_table
 
@@ -141,16 +141,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
     try:
         exclude = [c for c in (args.gold, rule.name, f"{rule.name}_p") if c]
         runner = RuleRunner(frame, rule, backend, cache, exclude=exclude)
+        gold = gold_values(frame[args.gold], rule) if args.gold else None
+        runner, lesson = taught_runner(runner, gold)
         bar = ProgressBar()
         result = evaluate(runner, on_progress=bar.update)
         bar.finish()
-        gold = gold_values(frame[args.gold], rule) if args.gold else None
-        calibration = default_calibration(runner, result, gold)
+        calibration = default_calibration(runner, result, lesson)
         save_table(with_results(frame, result, calibration), out)
     finally:
         backend.close()
         cache.close()
     print(summarize(result, calibration).text())
+    if lesson is not None:
+        print(
+            f"taught from {lesson.n_labels} labels ({len(lesson.rule.examples)} shown as examples)"
+        )
     if rule.kind is Kind.FLAG:
         print(
             f"decision threshold p(yes) >= {calibration.threshold:.3f} ({calibration.mode.value})"
@@ -199,7 +204,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     found = find_models()
     print(f"models in {models_dir()}:")
     if not found:
-        print("  (none) — run `fastsheet models pull qwen2.5-coder-0.5b`")
+        print(f"  (none) — run `fastsheet models pull {DEFAULT_MODEL}`")
     for m in found:
         verifies = {True: "verified", False: "FAILS sha256", None: "not catalogued"}[m.verified]
         if m.problem:

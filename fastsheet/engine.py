@@ -14,29 +14,30 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import polars as pl
 
 from fastsheet.backend import Backend
 from fastsheet.cache import NoCache, ResultCache
-from fastsheet.calibrate import Calibration, Mode, calibrate_flag, calibrate_label
+from fastsheet.calibrate import (
+    Calibration,
+    Mode,
+    calibrate_flag,
+    calibrate_label,
+    unlabeled_flag,
+)
 from fastsheet.cells import Answer, Cell
 from fastsheet.errors import FastsheetError, RuleError
 from fastsheet.history import Diff, Generation, History, decision_codes
+from fastsheet.labels import label_array, teaching_rows
 from fastsheet.results import ERROR, RUNNING, ResultColumn
 from fastsheet.rules import Kind, Rule
 from fastsheet.runner import RuleRunner
 from fastsheet.schedule import Schedule, Task
-from fastsheet.summary import (
-    GoldAgreement,
-    Summary,
-    agreement,
-    breakdown,
-    gold_values,
-    summarize,
-)
+from fastsheet.summary import GoldAgreement, Summary, agreement, breakdown, summarize
+from fastsheet.teach import MIN_LABELS, examples_for, teach
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,10 @@ class Column:
     result: ResultColumn
     calibration: Calibration = field(default_factory=Calibration)
     content_free: Calibration | None = None
+    lesson: Calibration | None = None  # the threshold fitted on the rule's labels
+    taught_from: int = 0  # labels the rule was taught from (examples and threshold)
+    unlabeled: Calibration | None = None  # the threshold without labels, last fitted at:
+    unlabeled_at: int = 0  # done rows then
     history: History = field(default_factory=History)
     error: str | None = None
     runner: RuleRunner | None = None
@@ -94,7 +99,6 @@ class Evaluator:
         frame: pl.DataFrame,
         backend: Backend,
         cache: ResultCache | None = None,
-        gold: str | None = None,
         seed: int = 0,
         first_batch: int = 2,
         max_batch: int = 16,
@@ -103,7 +107,8 @@ class Evaluator:
         self.frame = frame
         self.backend = backend
         self.cache = cache if cache is not None else NoCache()
-        self.gold = gold
+        self.marks: dict[str, dict[int, object]] = {}  # rule name -> row -> known answer
+        self.thresholds: dict[str, float] = {}  # rule name -> threshold the user set
         self.loop = loop or asyncio.get_event_loop()
         self.schedule = Schedule(
             frame.height, seed=seed, first_batch=first_batch, max_batch=max_batch
@@ -134,6 +139,8 @@ class Evaluator:
         generation = self._next_generation
         self._next_generation += 1
         old = self.columns.get(rule.name)
+        if old is not None and old.rule.identity() != rule.identity():
+            self.thresholds.pop(rule.name, None)  # a new rule has a new score distribution
         column = Column(rule, generation, ResultColumn(rule, self.frame.height, generation))
         if old is not None:
             column.history = old.history
@@ -178,21 +185,41 @@ class Evaluator:
         """Rows on screen: they are evaluated first."""
         self.schedule.set_visible(np.asarray(rows, dtype=np.int64))
 
-    def set_gold(self, gold: str | None) -> None:
-        """Known answers: they set thresholds and are never shown to the model.
+    def set_marks(self, name: str, marks: dict[int, object], teach: bool = True) -> None:
+        """The rule's own known answers (row -> bool or label).
 
-        A column whose record showed every column starts again, without the gold one."""
-        old, self.gold = self.gold, gold
-        for name in self._order():
-            column = self.columns.get(name)
-            if column is None:
-                continue
-            shown_all = not [r for r in column.rule.references() if r in self.frame.columns]
-            if shown_all and old != gold and not column.error:
-                with contextlib.suppress(RuleError):
-                    self.set_rule(column.rule)
-            else:
-                self._recalibrate(column)
+        With `teach`, the column starts again if what it is taught changes (examples and
+        threshold come from its labels once there are MIN_LABELS of them); without, only
+        agreement changes until `teach_again` is called (the UI debounces marking)."""
+        self.marks[name] = dict(marks)
+        if teach:
+            self.teach_again(name)
+
+    def teach_again(self, name: str) -> None:
+        """Start the column again if its labels now teach it something different."""
+        column = self.columns.get(name)
+        if column is None or column.error:
+            return
+        labels = self.labels(name)
+        n = int(np.count_nonzero(~np.isnan(labels))) if labels is not None else 0
+        if n < MIN_LABELS and column.taught_from < MIN_LABELS:
+            return  # not taught before, nor now: nothing to recompute
+        with contextlib.suppress(RuleError):
+            self.set_rule(column.rule)
+
+    def set_threshold(self, name: str, threshold: float | None) -> None:
+        """A flag threshold the user chose (None: back to the fitted one); no model call."""
+        if threshold is None:
+            self.thresholds.pop(name, None)
+        else:
+            self.thresholds[name] = float(min(max(threshold, 1e-6), 1 - 1e-6))
+        column = self.columns.get(name)
+        if column is not None:
+            self._recalibrate(column)
+
+    def excluded(self) -> list[str]:
+        """Data columns never shown to the model: every rule's gold column."""
+        return sorted({c.rule.gold for c in self.columns.values() if c.rule.gold})
 
     def _check(self, rule: Rule) -> None:
         names = set(self.frame.columns) | set(self.columns)
@@ -203,6 +230,15 @@ class Evaluator:
             )
         if rule.name in self.frame.columns:
             raise RuleError(f"A data column is already called {rule.name!r}: pick another name.")
+        if rule.gold and rule.gold not in self.frame.columns:
+            raise RuleError(
+                f"Rule {rule.name!r} takes its labels from {rule.gold!r}, which is not a column."
+            )
+        if rule.gold and rule.gold in rule.references():
+            raise RuleError(
+                f"Rule {rule.name!r} names its own labels column {{{rule.gold}}}: the model "
+                "must never see the answers. Remove the reference or pick other labels."
+            )
         cycle = self._cycle_from(rule.name)
         if cycle:
             raise RuleError(
@@ -288,8 +324,19 @@ class Evaluator:
         deps = self._deps(column.rule.name)
         if deps:
             frame = frame.with_columns(*(self._as_text(d) for d in deps))
-        exclude = [c for c in (self.gold,) if c]
-        column.runner = RuleRunner(frame, column.rule, self.backend, self.cache, exclude=exclude)
+        exclude = self.excluded()
+        rule = column.rule
+        base = RuleRunner(frame, rule, self.backend, self.cache, exclude=exclude)
+        labels = self.labels(rule.name)
+        rows = teaching_rows(labels) if labels is not None else []
+        column.taught_from = int(np.count_nonzero(~np.isnan(labels))) if labels is not None else 0
+        if len(rows) >= MIN_LABELS:
+            records = tuple(base.records(rows))
+            answers = tuple(_answer(rule, labels[r]) for r in rows)
+            taught = replace(rule, examples=examples_for(rule, records, answers))
+            base = RuleRunner(frame, taught, self.backend, self.cache, exclude=exclude)
+            base.teaching = (records, answers)
+        column.runner = base
         self._runners[(column.rule.name, column.generation)] = column.runner
 
     def _as_text(self, name: str) -> pl.Series:
@@ -318,10 +365,19 @@ class Evaluator:
         prioritised = self.schedule.prioritised(name, column.generation)
         return summarize(column.result, column.calibration, prioritised)
 
-    def gold_values(self, name: str) -> np.ndarray | None:
-        if not self.gold or self.gold not in self.frame.columns:
+    def labels(self, name: str) -> np.ndarray | None:
+        """The rule's known answers per row (NaN: unknown), or None if it takes none."""
+        column = self.columns.get(name)
+        if column is None:
             return None
-        return gold_values(self.frame[self.gold], self.columns[name].rule)
+        return label_array(column.rule, self.frame, self.marks.get(name))
+
+    def gold_values(self, name: str) -> np.ndarray | None:
+        """The rule's known answers, or None when it has none at all."""
+        labels = self.labels(name)
+        if labels is None or np.isnan(labels).all():
+            return None
+        return labels
 
     def agreement(self, name: str) -> GoldAgreement | None:
         gold = self.gold_values(name)
@@ -412,6 +468,10 @@ class Evaluator:
             if runner.rule.kind in (Kind.FLAG, Kind.LABEL):
                 answers = runner.content_free_answers()
                 self._post(self._apply_content_free, task, answers)
+            records, labels = runner.teaching
+            if records and runner.rule.kind is Kind.FLAG:
+                lesson = teach(runner.rule, records, labels, runner.judge_with)
+                self._post(self._apply_lesson, task, lesson.calibration)
         else:
             self._post(self._apply_running, task)
             start = time.perf_counter()
@@ -463,7 +523,7 @@ class Evaluator:
             return
         column.result.set_answers(rows, answers)
         column.finished += len(rows)
-        if self.gold and column.rule.kind is Kind.FLAG:
+        if column.rule.kind is Kind.FLAG:
             self._recalibrate(column)
         cells = column.result.cells(rows, column.calibration)
         self._emit(Update(task.column, task.generation, tuple(rows), cells, source))
@@ -476,25 +536,36 @@ class Evaluator:
         kind = column.rule.kind
         if kind is Kind.FLAG:
             column.content_free = calibrate_flag(
-                Mode.CONTENT_FREE, content_free_p=[a.p for a in answers]
+                Mode.CONTENT_FREE, content_free_p=[a.p for a in answers if a.p is not None]
             )
+            column.unlabeled = None  # refit with it
         else:
             probs = np.asarray([a.probs for a in answers])
             column.content_free = calibrate_label(Mode.CONTENT_FREE, probs)
         self._recalibrate(column)
 
+    def _apply_lesson(self, task: Task, calibration: Calibration | None) -> None:
+        column = self._current(task)
+        if column is not None:
+            column.lesson = calibration
+            self._recalibrate(column)
+
     def _recalibrate(self, column: Column) -> None:
-        """Gold labels (on the rows done) when set, else content-free."""
+        """The user's threshold, else the one fitted on the rule's labels, else unlabeled."""
         before = column.calibration
-        gold = self.gold_values(column.rule.name) if column.rule.kind is Kind.FLAG else None
-        if gold is not None:
-            done = column.result.done_mask() & ~np.isnan(gold)
-            if done.sum() >= 2:
-                column.calibration = calibrate_flag(
-                    Mode.GOLD, column.result.p_yes()[done], gold[done].astype(bool)
-                )
-            elif column.content_free:
-                column.calibration = column.content_free
+        name = column.rule.name
+        if column.rule.kind is Kind.FLAG and name in self.thresholds:
+            column.calibration = Calibration(Mode.MANUAL, self.thresholds[name])
+        elif column.lesson is not None:
+            column.calibration = column.lesson
+        elif column.rule.kind is Kind.FLAG:
+            done = column.result.done_mask()
+            n_done = int(done.sum())
+            # refitted as rows arrive: each time the done rows grow by a tenth
+            if column.unlabeled is None or n_done >= column.unlabeled_at * 1.1 + 8:
+                column.unlabeled_at = n_done
+                column.unlabeled = unlabeled_flag(column.result.p_yes()[done], column.content_free)
+            column.calibration = column.unlabeled
         elif column.content_free:
             column.calibration = column.content_free
         if column.calibration != before and column.finished:
@@ -544,3 +615,7 @@ class Evaluator:
             self._closing = True
             self.schedule.wakeup.notify_all()
         self._worker.join(timeout=60)
+
+
+def _answer(rule: Rule, label: float) -> object:
+    return bool(label) if rule.kind is Kind.FLAG else rule.labels[int(label)]

@@ -24,7 +24,9 @@ from fastsheet.backend import Backend, answer_from_probs
 from fastsheet.cells import Answer
 from fastsheet.errors import ModelError
 from fastsheet.fingerprint import file_identity
+from fastsheet.framing import Framing
 from fastsheet.gguf import read_info
+from fastsheet.models import framing_for
 from fastsheet.prompts import Prompt, build_prompt
 from fastsheet.rules import Kind, Rule
 
@@ -93,11 +95,12 @@ class LlamaBackend(Backend):
         self,
         model_path: Path,
         n_threads: int | None = None,
-        n_ctx: int = 4096,
+        n_ctx: int = 8192,
         n_batch: int = 512,
         n_seq_max: int = 64,
         max_record_tokens: int = 384,
         prefix_slots: int = 4,
+        framing: Framing | None = None,
     ) -> None:
         import llama_cpp
 
@@ -108,6 +111,7 @@ class LlamaBackend(Backend):
         self.name = info.name
         self.quantization = info.quantization
         self.identity = file_identity(model_path)
+        self.framing = framing or framing_for(model_path)
         self.n_threads = n_threads or default_threads()
         self.n_batch = n_batch
         self.n_seq_max = n_seq_max
@@ -192,10 +196,10 @@ class LlamaBackend(Backend):
         return self._piece_bytes(token).decode("utf-8", errors="replace") if token >= 0 else ""
 
     def _plan(self, rule: Rule) -> _Plan:
-        key = rule.identity()
+        key = self.framing.value + "\0" + rule.identity()
         plan = self._plans.get(key)
         if plan is None:
-            prompt = build_prompt(rule, self._render)
+            prompt = build_prompt(rule, self._render, self.framing)
             root = _Node()
             candidates = rule.candidates()
             for index, candidate in enumerate(candidates):
@@ -251,14 +255,21 @@ class LlamaBackend(Backend):
         if text in self._prefixes:
             self._prefixes.move_to_end(text)
             return self._prefixes[text]
-        if len(self._prefixes) >= self._slots:
+        tokens = plan.prefix_tokens
+        if len(tokens) + self.max_record_tokens + 64 > self.n_ctx // 2:
+            raise ModelError(
+                "The rule (with its examples) is too long for the model's context: shorten it, "
+                "or teach it from shorter rows."
+            )
+        # prefixes share at most half the KV cache, so a batch always has room for rows
+        while self._prefixes and (
+            len(self._prefixes) >= self._slots
+            or sum(n for _, n in self._prefixes.values()) + len(tokens) > self.n_ctx // 2
+        ):
             _, (old_seq, _) = self._prefixes.popitem(last=False)
             self._ll.llama_memory_seq_rm(self._mem, old_seq, -1, -1)
         used = {seq for seq, _ in self._prefixes.values()}
         seq = next(s for s in range(self._slots) if s not in used)
-        tokens = plan.prefix_tokens
-        if len(tokens) + self.max_record_tokens + 64 > self.n_ctx // 2:
-            raise ModelError("The rule is too long for the model's context: shorten it.")
         for start in range(0, len(tokens), self.n_batch):
             chunk = tokens[start : start + self.n_batch]
             self._fill([(chunk, start, seq, False)])

@@ -19,7 +19,7 @@ from fastsheet.rules import Kind, Rule
 log = logging.getLogger(__name__)
 
 SUFFIX = ".fastsheet"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: labels belong to each rule (gold column, marks, threshold)
 RECENT_LIMIT = 10
 
 
@@ -27,9 +27,10 @@ RECENT_LIMIT = 10
 class Project:
     data: Path
     rules: list[Rule] = field(default_factory=list)
-    gold: str | None = None
     model: str | None = None  # a path or catalogue name; None is the default
     path: Path | None = None  # where the project file lives, once saved
+    marks: dict[str, dict[int, object]] = field(default_factory=dict)  # rule -> row -> answer
+    thresholds: dict[str, float] = field(default_factory=dict)  # rule -> threshold set by hand
 
     def to_json(self) -> dict:
         base = self.path.parent if self.path else None
@@ -37,7 +38,6 @@ class Project:
         return {
             "fastsheet": FORMAT_VERSION,
             "data": data,
-            "gold": self.gold,
             "model": self.model,
             "rules": [
                 {
@@ -47,6 +47,10 @@ class Project:
                     "labels": list(r.labels),
                     "scale": list(r.scale),
                     "max_tokens": r.max_tokens,
+                    "extra": dict(r.extra),
+                    "gold": r.gold,
+                    "marks": {str(k): v for k, v in sorted(self.marks.get(r.name, {}).items())},
+                    "threshold": self.thresholds.get(r.name),
                 }
                 for r in self.rules
             ],
@@ -87,22 +91,32 @@ def load_project(path: Path) -> Project:
     data = Path(raw["data"])
     if not data.is_absolute():
         data = (path.parent / data).resolve()
-    rules = []
+    legacy_gold = raw.get("gold")  # format 1: one gold column for every rule
+    project = Project(data=data, model=raw.get("model"), path=path)
     for item in raw.get("rules", []):
         try:
-            rules.append(
-                Rule(
-                    text=item["text"],
-                    name=item.get("name", "rule"),
-                    kind=Kind(item.get("kind", "flag")),
-                    labels=tuple(item.get("labels", ())),
-                    scale=tuple(item.get("scale", (1, 5))),  # type: ignore[arg-type]
-                    max_tokens=int(item.get("max_tokens", 48)),
-                )
+            rule = Rule(
+                text=item["text"],
+                name=item.get("name", "rule"),
+                kind=Kind(item.get("kind", "flag")),
+                labels=tuple(item.get("labels", ())),
+                scale=tuple(item.get("scale", (1, 5))),  # type: ignore[arg-type]
+                max_tokens=int(item.get("max_tokens", 48)),
+                extra={str(k): str(v) for k, v in dict(item.get("extra") or {}).items()},
+                gold=item.get("gold", legacy_gold if "gold" not in item else None),
             )
-        except (KeyError, ValueError, TypeError, RuleError) as exc:
+            marks = {int(k): v for k, v in dict(item.get("marks") or {}).items()}
+            threshold = item.get("threshold")
+        except (KeyError, ValueError, TypeError, AttributeError, RuleError) as exc:
             raise DataError(f"{path.name}: a rule column is malformed ({exc}).") from exc
-    return Project(data=data, rules=rules, gold=raw.get("gold"), model=raw.get("model"), path=path)
+        if rule.gold is not None and not isinstance(rule.gold, str):
+            raise DataError(f"{path.name}: rule {rule.name!r} has a malformed gold column.")
+        project.rules.append(rule)
+        if marks:
+            project.marks[rule.name] = marks
+        if isinstance(threshold, int | float) and 0 < threshold < 1:
+            project.thresholds[rule.name] = float(threshold)
+    return project
 
 
 class AppState:

@@ -1,8 +1,10 @@
 """Prompt for a rule: a shared prefix decoded once, and a per-row suffix around the record.
 
-The chat template comes from the model (a `render_chat` callable); a model without
-one gets a plain completion prompt. Bump TEMPLATE_VERSION whenever the wording or
-the way answers are read changes: it is part of every cache key.
+The shape comes from a Framing (framing.py); labeled examples become earlier chat
+turns inside the shared prefix, so they cost nothing per row. The chat template comes
+from the model (a `render_chat` callable); a model without one gets a plain completion
+prompt. Bump TEMPLATE_VERSION whenever the wording or the way answers are read changes:
+it is part of every cache key.
 """
 
 from __future__ import annotations
@@ -10,33 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fastsheet.rules import Kind, Rule
+from fastsheet.framing import RECORD, Framing, exchange
+from fastsheet.rules import Rule
 
-TEMPLATE_VERSION = "2"
+TEMPLATE_VERSION = "3"
+DEFAULT_FRAMING = Framing.STATEMENT
 
 RenderChat = Callable[[list[dict[str, str]]], str]
 
-_SENTINEL = "\u2063RECORD\u2063"
-
-SYSTEM = (
-    "You judge one data record at a time against the user's rule. "
-    "Names in {braces} refer to the record's fields. Reply with the answer only."
-)
-
-
-def _instruction(rule: Rule) -> str:
-    if rule.kind is Kind.FLAG:
-        return "Does the rule hold for the record? Answer Yes or No."
-    if rule.kind is Kind.LABEL:
-        return (
-            "Labels: "
-            + ", ".join(rule.labels)
-            + "\nAnswer with the one label that fits the record."
-        )
-    if rule.kind is Kind.SCORE:
-        lo, hi = rule.scale
-        return f"Rate the record on a scale from {lo} to {hi}. Answer with one whole number."
-    return "Give only the answer."
+# The original system text; kept for the speed benchmark's naive baselines.
+SYSTEM = exchange(Rule("x"), Framing.RULE).system
 
 
 @dataclass(frozen=True)
@@ -52,21 +37,39 @@ class Prompt:
         return self.prefix + record + self.suffix
 
 
-def build_prompt(rule: Rule, render_chat: RenderChat | None) -> Prompt:
+def messages(rule: Rule, framing: Framing, fold_system: bool = False) -> list[dict[str, str]]:
+    """The chat: system, one user/assistant pair per example, then the row's user turn."""
+    ex = exchange(rule, framing)
+    turns: list[dict[str, str]] = []
+    for i, (record, answer) in enumerate(rule.examples):
+        turns.append({"role": "user", "content": ex.turn(i).replace(RECORD, record)})
+        turns.append({"role": "assistant", "content": answer})
+    turns.append({"role": "user", "content": ex.turn(len(rule.examples))})
+    if fold_system:
+        turns[0] = {"role": "user", "content": ex.system + "\n\n" + turns[0]["content"]}
+        return turns
+    return [{"role": "system", "content": ex.system}, *turns]
+
+
+def build_prompt(
+    rule: Rule, render_chat: RenderChat | None, framing: Framing = DEFAULT_FRAMING
+) -> Prompt:
     """Render the rule into a prompt split around the record."""
-    head = "Task" if rule.kind is Kind.TEXT else "Rule"
-    user = f"{head}: {rule.text}\n{_instruction(rule)}\n\nRecord:\n{_SENTINEL}"
     if render_chat is not None:
         try:
-            rendered = render_chat(
-                [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
-            )
+            rendered = render_chat(messages(rule, framing))
         except Exception:  # a template that rejects a system turn: fold it into the user turn
-            rendered = render_chat([{"role": "user", "content": SYSTEM + "\n\n" + user}])
-        if rendered.count(_SENTINEL) == 1:
-            prefix, suffix = rendered.split(_SENTINEL)
+            rendered = render_chat(messages(rule, framing, fold_system=True))
+        if rendered.count(RECORD) == 1:
+            prefix, suffix = rendered.split(RECORD)
             return Prompt(prefix=prefix, suffix=suffix, answer_lead="", chat=True)
-    prefix, suffix = (SYSTEM + "\n\n" + user + "\nAnswer:").split(_SENTINEL)
+    ex = exchange(rule, framing)
+    shots = "".join(
+        ex.turn(i).replace(RECORD, record) + f"\nAnswer: {answer}\n\n"
+        for i, (record, answer) in enumerate(rule.examples)
+    )
+    last = ex.turn(len(rule.examples))
+    prefix, suffix = (ex.system + "\n\n" + shots + last + "\nAnswer:").split(RECORD)
     return Prompt(prefix=prefix, suffix=suffix, answer_lead=" ", chat=False)
 
 

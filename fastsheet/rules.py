@@ -22,7 +22,10 @@ class Kind(enum.Enum):
 
 @dataclass(frozen=True)
 class Rule:
-    """A rule column. `labels` is for `label`, `scale` for `score`, `max_tokens` for `text`."""
+    """A rule column. `labels` is for `label`, `scale` for `score`, `max_tokens` for `text`.
+
+    `examples` are filled in by the engine from the rule's labeled rows; they are part of
+    the prompt's shared prefix, and of the rule's identity."""
 
     text: str
     name: str = "rule"
@@ -31,6 +34,11 @@ class Rule:
     scale: tuple[int, int] = (1, 5)
     max_tokens: int = 48
     extra: dict[str, str] = field(default_factory=dict)
+    #: labeled rows shown to the model before each row: (record text, answer) pairs
+    examples: tuple[tuple[str, str], ...] = ()
+    #: a data column of known answers for this rule (never shown to the model); not
+    #: part of the identity: labels change the answers only through `examples`
+    gold: str | None = None
 
     def __post_init__(self) -> None:
         if not self.text.strip():
@@ -66,6 +74,14 @@ class Rule:
                 f"Unknown column {names} in rule {self.name!r}. Columns are: {', '.join(columns)}."
             )
 
+    def answer_text(self, value: str | float | bool) -> str:
+        """How the model should say `value` (an example's answer)."""
+        if self.kind is Kind.FLAG:
+            return "Yes" if value in (True, "true", "yes", "Yes", 1, 1.0) else "No"
+        if self.kind is Kind.SCORE:
+            return str(round(float(value)))
+        return str(value)
+
     def candidates(self) -> tuple[str, ...]:
         """The answers the model chooses between (empty for free text)."""
         if self.kind is Kind.FLAG:
@@ -87,6 +103,7 @@ class Rule:
                 "scale": list(self.scale) if self.kind is Kind.SCORE else [],
                 "max_tokens": self.max_tokens if self.kind is Kind.TEXT else 0,
                 "extra": self.extra,
+                "examples": [list(e) for e in self.examples],
             },
             sort_keys=True,
         )

@@ -12,12 +12,20 @@ import polars as pl
 
 from fastsheet.backend import Backend
 from fastsheet.cache import NoCache, ResultCache, cache_key, rule_key_prefix
-from fastsheet.calibrate import Calibration, Mode, calibrate_flag, calibrate_label
+from fastsheet.calibrate import (
+    Calibration,
+    Mode,
+    calibrate_flag,
+    calibrate_label,
+    unlabeled_flag,
+)
 from fastsheet.cells import Answer
+from fastsheet.labels import teaching_rows
 from fastsheet.prompts import content_free_records
 from fastsheet.results import ResultColumn
 from fastsheet.rules import Kind, Rule
 from fastsheet.table import record_columns, records
+from fastsheet.teach import MIN_LABELS, Lesson, teach
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +58,11 @@ class RuleRunner:
         self.rule = rule
         self.backend = backend
         self.cache = cache if cache is not None else NoCache()
+        self.exclude = list(exclude)
         self.columns = record_columns(frame.columns, rule.references(), exclude)
-        self._prefix = rule_key_prefix(backend.identity, rule)
+        #: labeled records and their answers, for the cross-fitted threshold (teach.py)
+        self.teaching: tuple[tuple[str, ...], tuple[object, ...]] = ((), ())
+        self._prefix = rule_key_prefix(backend.identity, rule, backend.framing.value)
 
     def records(self, rows: Sequence[int]) -> list[str]:
         return records(self.frame, self.columns, rows)
@@ -70,9 +81,19 @@ class RuleRunner:
         and a record judged in an earlier batch is read back from the cache."""
         return self.judge_texts(self.records(rows))
 
-    def judge_texts(self, texts: Sequence[str]) -> list[Answer]:
+    def judge_with(self, rule: Rule, texts: Sequence[str]) -> list[Answer]:
+        """Answers for record texts under another version of this rule (e.g. other examples)."""
+        return self.judge_texts(texts, rule)
+
+    def judge_texts(self, texts: Sequence[str], rule: Rule | None = None) -> list[Answer]:
         """Answers for record texts, through the cache; each distinct text judged once."""
-        keys = [cache_key(self._prefix, t) for t in texts]
+        rule = rule or self.rule
+        prefix = (
+            self._prefix
+            if rule is self.rule
+            else rule_key_prefix(self.backend.identity, rule, self.backend.framing.value)
+        )
+        keys = [cache_key(prefix, t) for t in texts]
         found = self.cache.get_many(keys)
         missing: list[int] = []  # the first row of each distinct record not yet known
         pending: set[bytes] = set()
@@ -81,7 +102,7 @@ class RuleRunner:
                 pending.add(key)
                 missing.append(i)
         if missing:
-            fresh = self.backend.judge(self.rule, [texts[i] for i in missing])
+            fresh = self.backend.judge(rule, [texts[i] for i in missing])
             self.cache.put_many((keys[i], a) for i, a in zip(missing, fresh, strict=True))
             found.update((keys[i], a) for i, a in zip(missing, fresh, strict=True))
         return [found[k] for k in keys]
@@ -90,25 +111,50 @@ class RuleRunner:
         return self.judge_texts(content_free_records(self.columns))
 
 
-def default_calibration(
-    runner: RuleRunner, result: ResultColumn | None = None, gold: np.ndarray | None = None
-) -> Calibration:
-    """Gold labels when given (on the done rows), else content-free records.
-
-    Measured on the dev sets (README, "Accuracy"): content-free beats p > 0.5 and,
-    unlike a split of the rule's own score distribution, stays right when positives
-    are rare."""
+def content_free_calibration(runner: RuleRunner) -> Calibration | None:
+    """p(yes) on content-free records (flag), or their label priors (label)."""
     kind = runner.rule.kind
     if kind is Kind.FLAG:
-        if gold is not None and result is not None:
-            done = result.done_mask() & ~np.isnan(gold)
-            return calibrate_flag(Mode.GOLD, result.p_yes()[done], gold[done].astype(bool))
         p_cf = [a.p for a in runner.content_free_answers() if a.p is not None]
         return calibrate_flag(Mode.CONTENT_FREE, content_free_p=p_cf)
     if kind is Kind.LABEL:
         probs = np.asarray([a.probs for a in runner.content_free_answers()])
         return calibrate_label(Mode.CONTENT_FREE, probs)
-    return Calibration()
+    return None
+
+
+def default_calibration(
+    runner: RuleRunner, result: ResultColumn | None = None, lesson: Lesson | None = None
+) -> Calibration:
+    """The threshold fitted on labels when taught, else the unlabeled policy.
+
+    The same policy as the live engine (calibrate.unlabeled_flag), measured on the dev
+    suite: see the README's "Accuracy"."""
+    if lesson is not None and lesson.calibration is not None:
+        return lesson.calibration
+    cf = content_free_calibration(runner)
+    if runner.rule.kind is Kind.FLAG:
+        p = result.p_yes()[result.done_mask()] if result is not None else np.empty(0)
+        return unlabeled_flag(p, cf)
+    return cf or Calibration()
+
+
+def taught_runner(
+    runner: RuleRunner, labels: np.ndarray | None
+) -> tuple[RuleRunner, Lesson | None]:
+    """The runner for the rule taught from its labeled rows (NaN: unlabeled), if any."""
+    if labels is None:
+        return runner, None
+    rows = teaching_rows(labels)
+    if len(rows) < MIN_LABELS:
+        return runner, None
+    rule = runner.rule
+    answers = [
+        bool(labels[r]) if rule.kind is Kind.FLAG else rule.labels[int(labels[r])] for r in rows
+    ]
+    lesson = teach(rule, runner.records(rows), answers, runner.judge_with)
+    taught = RuleRunner(runner.frame, lesson.rule, runner.backend, runner.cache, runner.exclude)
+    return taught, lesson
 
 
 def evaluate(

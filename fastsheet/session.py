@@ -18,6 +18,7 @@ from fastsheet.cache import ResultCache
 from fastsheet.calibrate import Calibration
 from fastsheet.engine import Evaluator
 from fastsheet.errors import DataError, RuleError
+from fastsheet.labels import marks_column
 from fastsheet.project import SUFFIX, AppState, Project, load_project, save_project
 from fastsheet.results import with_results
 from fastsheet.rules import Kind, Rule
@@ -65,11 +66,12 @@ class Session:
         if path.suffix.lower() == SUFFIX:
             project = load_project(path)
             frame = load_table(project.data)
-            if project.gold and project.gold not in frame.columns:
-                raise DataError(
-                    f"{path.name}: gold column {project.gold!r} is not in {project.data.name}."
-                )
             for rule in project.rules:
+                if rule.gold and rule.gold not in frame.columns:
+                    raise DataError(
+                        f"{path.name}: rule {rule.name!r} takes its labels from {rule.gold!r}, "
+                        f"which is not a column of {project.data.name}."
+                    )
                 if rule.name in frame.columns:
                     raise DataError(f"{path.name}: rule {rule.name!r} has a data column's name.")
         else:
@@ -87,9 +89,9 @@ class Session:
             self.evaluator.close()
         self.frame = frame
         self.project = project
-        self.evaluator = Evaluator(
-            frame, self.backend, self.cache, gold=project.gold, loop=self.loop
-        )
+        self.evaluator = Evaluator(frame, self.backend, self.cache, loop=self.loop)
+        self.evaluator.marks = {k: dict(v) for k, v in project.marks.items()}
+        self.evaluator.thresholds = dict(project.thresholds)
         self.order = []
         for rule in project.rules:
             self.order.append(rule.name)
@@ -152,7 +154,13 @@ class Session:
             raise RuleError(f"A column is already called {new!r}.")
         rule = replace(self.rule(old), name=new)
         index = self.order.index(old)
-        self._ev().remove(old)
+        ev = self._ev()
+        marks, threshold = ev.marks.pop(old, None), ev.thresholds.pop(old, None)
+        ev.remove(old)
+        if marks:
+            ev.marks[new] = marks
+        if threshold is not None:
+            ev.thresholds[new] = threshold
         self.order[index] = new
         self.set_rule(rule)
 
@@ -176,13 +184,41 @@ class Session:
             i += 1
         return f"{base}_{i}"
 
-    def set_gold(self, column: str | None) -> None:
+    def set_gold(self, name: str, column: str | None) -> None:
+        """Take rule `name`'s known answers from data column `column` (None: only marks)."""
         if column is not None and column not in self._frame().columns:
             raise DataError(f"Unknown gold column {column!r}.")
-        self._ev().set_gold(column)
-        if self.project:
-            self.project.gold = column
+        self.edit(name, gold=column)
+
+    def mark(self, name: str, row: int, value: object | None) -> None:
+        """Record (or with None, forget) the right answer for one row of rule `name`."""
+        marks = self.marks(name)
+        if value is None:
+            marks.pop(row, None)
+        else:
+            marks[row] = value
+        self.set_marks(name, marks)
+
+    def set_marks(self, name: str, marks: dict[int, object], teach: bool = True) -> None:
+        """All of rule `name`'s marked rows at once; with `teach`, the rule is taught anew."""
+        self._ev().set_marks(name, marks, teach=teach)
         self._autosave()
+
+    def teach(self, name: str) -> None:
+        """Teach rule `name` from its marks now (after marking with teach=False)."""
+        self._ev().teach_again(name)
+
+    def marks(self, name: str) -> dict[int, object]:
+        """Rule `name`'s marked rows (empty when no sheet is open)."""
+        if self.evaluator is None:
+            return {}
+        return dict(self.evaluator.marks.get(name, {}))
+
+    def set_threshold(self, name: str, threshold: float | None, save: bool = True) -> None:
+        """A flag threshold chosen by hand (None: the fitted one again); no model call."""
+        self._ev().set_threshold(name, threshold)
+        if save:
+            self._autosave()
 
     # ----- files ------------------------------------------------------------------------------
 
@@ -194,6 +230,9 @@ class Session:
             column = ev.columns.get(name)
             if column is not None:
                 frame = with_results(frame, column.result, column.calibration)
+                marks = ev.marks.get(name)
+                if marks:
+                    frame = frame.with_columns(marks_column(column.rule, marks, frame.height))
         save_table(frame, path)
 
     def save(self, path: Path) -> None:
@@ -204,8 +243,15 @@ class Session:
 
     def _current_project(self) -> Project:
         p = self.project or Project(data=Path("data.csv"))
+        ev = self._ev()
+        names = set(self.order)
         return Project(
-            data=p.data, rules=self.rules(), gold=self._ev().gold, model=p.model, path=p.path
+            data=p.data,
+            rules=self.rules(),
+            model=p.model,
+            path=p.path,
+            marks={k: dict(v) for k, v in ev.marks.items() if k in names and v},
+            thresholds={k: v for k, v in ev.thresholds.items() if k in names},
         )
 
     def _autosave(self) -> None:

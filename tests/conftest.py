@@ -21,9 +21,10 @@ def _isolated_cache(
 
 @pytest.fixture(scope="session")
 def model_path() -> Path:
-    from fastsheet.models import resolve_model
+    """The Fast tier's model: the engine, UI and CLI tests run on it (quick in CI)."""
+    from fastsheet.models import FAST_MODEL, resolve_model
 
-    return resolve_model(None)  # fails loudly (never skips) if the model is not set up
+    return resolve_model(FAST_MODEL)  # fails loudly (never skips) if it is not set up
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +33,17 @@ def backend(model_path: Path):
 
     os.environ.setdefault("FASTSHEET_CACHE_DIR", str(ROOT / ".pytest_cache" / "fastsheet"))
     b = LlamaBackend(model_path)
+    yield b
+    b.close()
+
+
+@pytest.fixture(scope="session")
+def default_backend():
+    """The default tier's model (the app's default), for the answer-quality test."""
+    from fastsheet.llama_backend import LlamaBackend
+    from fastsheet.models import resolve_model
+
+    b = LlamaBackend(resolve_model(None))
     yield b
     b.close()
 

@@ -8,7 +8,7 @@ class CountingBackend:
 
     def __init__(self, backend) -> None:
         self._backend = backend
-        self.identity, self.name = backend.identity, backend.name
+        self.identity, self.name, self.framing = backend.identity, backend.name, backend.framing
         self.quantization, self.n_threads = backend.quantization, backend.n_threads
         self.rows = 0
 

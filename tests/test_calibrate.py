@@ -47,3 +47,24 @@ def test_label_prior_correction_weights():
     c = calibrate_label(Mode.CONTENT_FREE, cf)
     adjusted = np.array([0.7, 0.2, 0.1]) * np.array(c.weights)
     assert np.allclose(adjusted / adjusted.sum(), [1 / 3] * 3)
+
+
+def test_mixture_threshold_follows_a_rare_positive_bump():
+    from fastsheet.calibrate import logit, mixture
+
+    rng = np.random.default_rng(1)
+    neg = rng.normal(-3.0, 0.7, 950)
+    pos = rng.normal(1.0, 0.7, 50)  # 5% positives
+    p = 1 / (1 + np.exp(-np.concatenate([neg, pos])))
+    t = mixture(p)
+    rate = float(np.mean(p >= t.value))
+    assert 0.025 < rate < 0.10  # within 2x of the true 5%
+    assert -3.0 < float(logit(np.array([t.value]))[0]) < 1.0
+
+
+def test_mixture_falls_back_to_half_on_too_few_or_flat_scores():
+    from fastsheet.calibrate import mixture
+
+    assert mixture(np.array([0.2, 0.3])).value == 0.5
+    assert mixture(np.full(100, 0.3)).value == 0.5
+    assert calibrate_flag(Mode.MIXTURE, p_yes=np.array([0.1, 0.9])).mode is Mode.NONE

@@ -60,6 +60,7 @@ def test_eval_flag_with_gold_writes_results_and_summary(tmp_path: Path, data: Pa
     lines = run.stdout.splitlines()
     assert lines[0].endswith(f"/ {len(result)} flagged ({100 * result['rule'].mean():.1f}%)")
     assert any(line.startswith("gold: ") and "precision" in line for line in lines)
+    assert f"taught from {len(result)} labels" in run.stdout  # --gold teaches the rule
     assert "rows/s" in run.stderr
     # the second run is served from the cache: same output
     again = fastsheet(
@@ -195,9 +196,12 @@ def test_bad_input_exits_nonzero_with_one_clear_line(
 
 
 def test_models_lists_the_default(model_path: Path):
+    from fastsheet.models import resolve_model
+
     run = fastsheet("models")
     assert run.returncode == 0
-    assert model_path.name + " (default)" in run.stdout
+    assert resolve_model(None).name + " (default)" in run.stdout
+    assert model_path.name in run.stdout  # the Fast tier is listed too
     assert "Q4_0 · verified" in run.stdout
 
 

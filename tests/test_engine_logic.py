@@ -258,12 +258,16 @@ def test_gold_column_sets_the_threshold_and_agreement():
     async def main():
         # a biased model: p(yes) never above 0.4, but it ranks perfectly
         backend = RecordingBackend(scorer=lambda rule, rec: 0.35 if row_of(rec) % 3 == 0 else 0.05)
-        ev = Evaluator(frame, backend, gold="gold")
-        ev.set_rule(Rule("divisible by three"))
+        ev = Evaluator(frame, backend)
+        ev.set_rule(Rule("divisible by three", gold="gold"))
         await ev.wait_idle()
         a = ev.agreement("rule")
         assert a.text().startswith("100/100 match")
         assert ev.summary("rule").flagged == 34
+        column = ev.columns["rule"]
+        assert column.taught_from == 100 and column.calibration.mode.value == "gold"
+        assert 0.05 < column.calibration.threshold < 0.35
+        assert len(column.runner.rule.examples) == 8  # taught: examples in the prefix
         ev.close()
 
     run(main())
@@ -307,10 +311,60 @@ def test_setting_gold_keeps_the_answers_out_of_the_records():
         await ev.wait_idle()
         assert any("gold: true" in r for r in seen)  # no gold set yet: an ordinary column
         seen.clear()
-        ev.set_gold("gold")
+        ev.set_rule(Rule("divisible by three", gold="gold"))
         await ev.wait_idle()
         assert seen and not any("gold:" in r for r in seen)
         assert ev.summary("rule").done == N
+        ev.close()
+
+    run(main())
+
+
+def test_marks_teach_the_rule_once_there_are_enough_of_them():
+    async def main():
+        backend = RecordingBackend(scorer=lambda rule, rec: 0.35 if row_of(rec) % 3 == 0 else 0.05)
+        ev = Evaluator(FRAME, backend)
+        g1 = ev.set_rule(Rule("divisible by three"))
+        await ev.wait_idle()
+        ev.set_marks("rule", {0: True, 1: False})  # two labels: agreement only, no restart
+        assert ev.columns["rule"].generation == g1
+        assert ev.agreement("rule").n == 2
+        ev.set_marks("rule", {0: True, 1: False, 3: True, 4: False})
+        await ev.wait_idle()
+        column = ev.columns["rule"]
+        assert column.generation > g1 and column.taught_from == 4
+        assert [a for _, a in column.runner.rule.examples] == ["Yes", "No", "Yes", "No"]
+        assert column.calibration.mode.value == "gold"
+        assert 0.05 < column.calibration.threshold < 0.35
+        assert ev.summary("rule").flagged == 34
+        ev.set_marks("rule", {0: True})  # back under four: untaught again
+        await ev.wait_idle()
+        assert ev.columns["rule"].taught_from == 1 and not ev.columns["rule"].runner.rule.examples
+        ev.close()
+
+    run(main())
+
+
+def test_a_threshold_set_by_hand_re_decides_without_the_model():
+    async def main():
+        backend = RecordingBackend()
+        ev = Evaluator(FRAME, backend)
+        ev.set_rule(Rule("divisible by three"))
+        await ev.wait_idle()
+        calls = len(backend.calls)
+        events: list = []
+        ev.subscribe(events.append)
+        ev.set_threshold("rule", 0.95)
+        assert ev.columns["rule"].calibration.mode.value == "manual"
+        assert ev.summary("rule").flagged == 0
+        assert any(isinstance(e, Update) and e.source == "calibration" for e in events)
+        ev.set_threshold("rule", 0.01)
+        assert ev.summary("rule").flagged == N
+        ev.set_threshold("rule", None)
+        assert ev.summary("rule").flagged == 34
+        assert len(backend.calls) == calls  # no model call
+        ev.set_rule(Rule("something else"))  # a new rule forgets the hand-set threshold
+        assert "rule" not in ev.thresholds
         ev.close()
 
     run(main())

@@ -1,16 +1,26 @@
 """Model files: the catalogue, GGUF headers, verification and resolution errors."""
 
+import re
 from pathlib import Path
 
 import pytest
 
 from fastsheet.errors import ModelError
 from fastsheet.gguf import read_info
-from fastsheet.models import CATALOGUE, DEFAULT_MODEL, describe, find_models, resolve_model
+from fastsheet.models import (
+    CATALOGUE,
+    DEFAULT_MODEL,
+    FAST_MODEL,
+    describe,
+    find_models,
+    resolve_model,
+    tier_model,
+    tier_of,
+)
 
 
-def test_default_model_is_set_up_and_verifies(model_path: Path):
-    assert model_path.name == CATALOGUE[DEFAULT_MODEL].filename
+def test_fast_model_is_set_up_and_verifies(model_path: Path):
+    assert model_path.name == CATALOGUE[FAST_MODEL].filename
     found = describe(model_path)
     assert found.verified is True
     assert found.info is not None and found.info.quantization == "Q4_0"
@@ -19,7 +29,7 @@ def test_default_model_is_set_up_and_verifies(model_path: Path):
 
 
 def test_source_file_verifies_too(model_path: Path):
-    source = model_path.parent / CATALOGUE[DEFAULT_MODEL].source.filename
+    source = model_path.parent / CATALOGUE[FAST_MODEL].source.filename
     assert source.stat().st_size == 491_400_064
     assert describe(source).verified is True
     assert read_info(source).quantization == "Q4_K_M"
@@ -53,8 +63,19 @@ def test_resolve_errors(tmp_path: Path):
 
 def test_missing_default_explains_the_setup_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("FASTSHEET_MODELS", str(tmp_path))
-    with pytest.raises(ModelError, match=r"fastsheet models pull qwen2\.5-coder-0\.5b"):
+    with pytest.raises(ModelError, match=re.escape(f"fastsheet models pull {DEFAULT_MODEL}")):
         resolve_model(None)
+    with pytest.raises(ModelError, match=r"accurate model .* is not set up"):
+        tier_model("accurate")
+
+
+def test_default_tier_is_set_up_and_both_tiers_are_known():
+    default = resolve_model(None)
+    assert describe(default).verified is True
+    assert default.name == CATALOGUE[DEFAULT_MODEL].filename
+    assert tier_of(tier_model("fast")) == "fast"
+    assert tier_of(tier_model("accurate")) == "accurate"
+    assert read_info(tier_model("accurate")).quantization == "Q4_0"
 
 
 def test_truncated_gguf_header_is_a_model_error(tmp_path: Path, model_path: Path):

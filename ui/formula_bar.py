@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fastsheet.framing import Framing, statement
 from fastsheet.rules import Kind, Rule
 
 DEBOUNCE_MS = 300
@@ -158,9 +159,14 @@ class FormulaBar(QWidget):
             self.scale.setText(f"{rule.scale[0]}-{rule.scale[1]}")
             if self.editor.toPlainText() != rule.text:
                 self.editor.setPlainText(rule.text)
+        self.editor.setToolTip(asked_as(rule) if rule is not None else "")
         self._show_options()
         self.show_error(error)
         self._loading = False
+
+    def show_asked(self, rule: Rule, framing: Framing) -> None:
+        """The tooltip says how the model is asked, under the current model's framing."""
+        self.editor.setToolTip(asked_as(rule, framing))
 
     def show_error(self, message: str | None) -> None:
         self.error.setText(message or "")
@@ -209,3 +215,12 @@ class FormulaBar(QWidget):
                 "scale": self.scale.text(),
             }
         )
+
+
+def asked_as(rule: Rule, framing: Framing = Framing.STATEMENT) -> str:
+    """How the rule reaches the model, for the formula bar's tooltip."""
+    if rule.kind is Kind.FLAG and framing is not Framing.RULE:
+        return f"The model is asked: “{statement(rule)}” Is that true for the row?"
+    if rule.kind is Kind.TEXT:
+        return "The rule is the model's instruction; each row is the input it answers."
+    return f"The model judges each row against: “{rule.text}”"

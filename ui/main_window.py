@@ -8,7 +8,14 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QDragEnterEvent, QDropEvent, QKeySequence
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QDragEnterEvent,
+    QDropEvent,
+    QFontMetrics,
+    QKeySequence,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -30,21 +37,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fastsheet.cells import CellState
 from fastsheet.engine import ColumnEvent, Event
 from fastsheet.errors import FastsheetError, RuleError
 from fastsheet.project import SUFFIX, AppState
 from fastsheet.rules import Kind, Rule, parse_labels, parse_scale
 from fastsheet.session import Session
 from fastsheet.table import READ_SUFFIXES
+from fastsheet.teach import MIN_LABELS
 from ui import theme
 from ui.formula_bar import FormulaBar
 from ui.history_panel import HistoryPanel
-from ui.sheet_model import FILTERS, SheetModel
+from ui.sheet_model import FILTERS, SheetModel, cell_of
 from ui.summary_panel import SummaryPanel
 from ui.welcome import WelcomeView
 
 log = logging.getLogger(__name__)
 
+MARKS_ONLY = "(only rows I mark)"
+HISTOGRAM_ROWS = 200_000
+TEACH_DELAY_MS = 800  # marking pauses this long before the rule is taught again
 DATA_FILTER = "Data or project (" + " ".join(f"*{s}" for s in [*READ_SUFFIXES, SUFFIX]) + ")"
 
 
@@ -76,6 +88,11 @@ class MainWindow(QMainWindow):
         self._visible_timer.setSingleShot(True)
         self._visible_timer.setInterval(30)
         self._visible_timer.timeout.connect(self._report_visible)
+        self._teach_pending: set[str] = set()
+        self._teach_timer = QTimer(self)
+        self._teach_timer.setSingleShot(True)
+        self._teach_timer.setInterval(TEACH_DELAY_MS)
+        self._teach_timer.timeout.connect(self.teach_now)
         self.show_welcome()
 
     # ----- layout ------------------------------------------------------------------------------
@@ -111,10 +128,22 @@ class MainWindow(QMainWindow):
         self.table.horizontalHeader().customContextMenuRequested.connect(self._header_menu)
         self.table.horizontalHeader().sectionDoubleClicked.connect(self._header_double_clicked)
         self.table.verticalScrollBar().valueChanged.connect(lambda *_: self._visible_timer.start())
+        self.act_right_answer = self._table_action(
+            "✔ The answer is right", "Y", lambda: self.mark_selected(right=True)
+        )
+        self.act_wrong_answer = self._table_action(
+            "✘ The answer is wrong", "N", lambda: self.mark_selected(right=False)
+        )
+        self.act_clear_mark = self._table_action("Clear mark", "U", self.clear_marks)
+        self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.table.customContextMenuRequested.connect(self._cell_menu)
 
         self.summary = SummaryPanel()
         self.summary.showDisagreements.connect(self._show_disagreements)
         self.summary.breakdownRequested.connect(lambda _: self._refresh_panels())
+        self.summary.thresholdDragged.connect(self._threshold_dragged)
+        self.summary.histogram.thresholdReleased.connect(self._threshold_released)
+        self.summary.thresholdReset.connect(self._threshold_reset)
         self.history = HistoryPanel()
         self.history.revert.connect(self._revert)
         side = QTabWidget()
@@ -227,11 +256,31 @@ class MainWindow(QMainWindow):
         self.filter.addItems(FILTERS)
         self.filter.currentTextChanged.connect(self._filter_changed)
         bar.addWidget(self.filter)
-        bar.addWidget(QLabel("  Gold "))
+        bar.addWidget(QLabel("  Labels "))
         self.gold = QComboBox()
-        self.gold.setToolTip("A column of known answers: sets the threshold and shows agreement")
+        self.gold.setToolTip(
+            "Known answers for the selected rule column: a data column, or only the rows you "
+            "mark with Y (right) and N (wrong). They teach the rule and show agreement; "
+            "the model never reads them."
+        )
         self.gold.currentTextChanged.connect(self._gold_changed)
+        self.gold.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         bar.addWidget(self.gold)
+        bar.addSeparator()
+        self.tiers = QActionGroup(self)
+        self.tiers.setExclusive(True)
+        self.tier_actions: dict[str, QAction] = {}
+        for tier, tip in (
+            ("fast", "Fast: the 0.5B model, about 3x quicker, weaker answers"),
+            ("accurate", "Accurate: the 1.5B model, better answers, about 3x slower"),
+        ):
+            a = QAction(tier.capitalize(), self)
+            a.setCheckable(True)
+            a.setToolTip(tip)
+            a.triggered.connect(lambda _=False, t=tier: self.switch_tier(t))
+            self.tiers.addAction(a)
+            bar.addAction(a)
+            self.tier_actions[tier] = a
         spacer = QWidget()
         spacer.setSizePolicy(
             spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy()
@@ -291,6 +340,7 @@ class MainWindow(QMainWindow):
     def set_session(self, session: Session, model_text: str) -> None:
         self.session = session
         self.model_label.setText(model_text)
+        self._show_tier()
 
     def show_welcome(self) -> None:
         self.welcome.refresh()
@@ -344,12 +394,6 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(
             f"fastsheet — {session.project.path.name if session.project.path else session.project.data.name}"
         )
-        self.gold.blockSignals(True)
-        self.gold.clear()
-        self.gold.addItem("(none)")
-        self.gold.addItems(session.frame.columns)
-        self.gold.setCurrentText(session.project.gold or "(none)")
-        self.gold.blockSignals(False)
         self._columns_changed()
         self._size_columns()
         self.stack.setCurrentIndex(1)
@@ -362,8 +406,8 @@ class MainWindow(QMainWindow):
         fm = self.table.fontMetrics()
         for col in range(self.model.columnCount()):
             name = self.model.column_name(col)
-            if self.model.is_rule_column(col):
-                width = 150 if self.session.rule(name).kind is not Kind.TEXT else 320
+            if self.model.is_rule_column(col) or self.model.labels_of(col):
+                width = self._fit_header(col)
             else:
                 sample = [
                     self.model.index(r, col).data() or ""
@@ -377,6 +421,21 @@ class MainWindow(QMainWindow):
                 )
                 width = max(70, min(320, longest))
             header.resizeSection(col, width)
+
+    def _fit_header(self, col: int) -> int:
+        """A rule or labels column wide enough for its header ("taught from 12 labels")."""
+        header = self.model.headerData(col, Qt.Orientation.Horizontal) or ""
+        font = self.table.horizontalHeader().font()
+        font.setBold(True)  # the stylesheet draws headers bold
+        fm = QFontMetrics(font)
+        widest = max((fm.horizontalAdvance(line) for line in str(header).split("\n")), default=0)
+        rule = self.model.rule_of(col)
+        base = (
+            320
+            if rule and self.session.rule(rule).kind is Kind.TEXT and self.model.is_rule_column(col)
+            else 90
+        )
+        return max(base, min(380, widest + 36))
 
     def _columns_changed(self) -> None:
         if self.model is None:
@@ -406,7 +465,21 @@ class MainWindow(QMainWindow):
         else:
             column = self.session.evaluator.columns.get(name)
             self.formula.set_rule(self.session.rule(name), column.error if column else None)
+            self.formula.show_asked(self.session.rule(name), self.session.backend.framing)
+        self._fill_labels_choice()
         self._refresh_panels()
+
+    def _fill_labels_choice(self) -> None:
+        """The Labels picker shows the selected rule's source of known answers."""
+        name = self.selected_rule()
+        self.gold.blockSignals(True)
+        self.gold.clear()
+        if name is not None and self.session.frame is not None:
+            self.gold.addItem(MARKS_ONLY)
+            self.gold.addItems(self.session.frame.columns)
+            self.gold.setCurrentText(self.session.rule(name).gold or MARKS_ONLY)
+        self.gold.setEnabled(name is not None)
+        self.gold.blockSignals(False)
 
     def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if current.isValid() and self.model.is_rule_column(current.column()):
@@ -529,10 +602,144 @@ class MainWindow(QMainWindow):
     # ----- gold, filter, visibility --------------------------------------------------------------
 
     def _gold_changed(self, text: str) -> None:
-        if self.session is None or self.session.frame is None:
+        name = self.selected_rule()
+        if self.session is None or self.session.frame is None or name is None or not text:
             return
-        self.session.set_gold(None if text == "(none)" else text)
+        try:
+            self.session.set_gold(name, None if text == MARKS_ONLY else text)
+            self.formula.show_error(None)
+        except FastsheetError as exc:
+            self.formula.show_error(str(exc))
+        self._columns_changed()
+
+    # ----- teaching by example -------------------------------------------------------------------
+
+    def _table_action(self, text: str, key: str, slot) -> QAction:
+        """An action whose one-key shortcut works only while the grid has focus."""
+        a = QAction(text, self.table)
+        a.setShortcut(QKeySequence(key))
+        a.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        a.triggered.connect(slot)
+        self.table.addAction(a)
+        return a
+
+    def _marking_target(self) -> tuple[str, list[int]] | None:
+        """The rule column of the current cell, and the selected rows in it."""
+        if self.model is None:
+            return None
+        current = self.table.currentIndex()
+        if not current.isValid() or not self.model.is_rule_column(current.column()):
+            return None
+        name = self.model.column_name(current.column())
+        if self.session.rule(name).kind not in (Kind.FLAG, Kind.LABEL):
+            return None
+        rows = sorted(
+            {
+                i.row()
+                for i in self.table.selectionModel().selectedIndexes()
+                if i.column() == current.column()
+            }
+            | {current.row()}
+        )
+        return name, rows
+
+    def mark_selected(self, right: bool, label: str | None = None) -> bool:
+        """Mark the selected cells of a rule column right (Y) or wrong (N); True if handled."""
+        target = self._marking_target()
+        if target is None:
+            return False
+        name, view_rows = target
+        rule = self.session.rule(name)
+        col = self.model.rule_column_index(name)
+        marks = self.session.marks(name)
+        for view_row in view_rows:
+            cell = cell_of(self.model.index(view_row, col))
+            if cell is None or cell.state is not CellState.DONE:
+                continue
+            if rule.kind is Kind.FLAG:
+                value: object = bool(cell.value) if right else not bool(cell.value)
+            elif right:
+                value = cell.value
+            elif label is not None:
+                value = label
+            else:
+                self._choose_label(name, view_row)
+                return True
+            marks[self.model.row_id(view_row)] = value
+        self._set_marks(name, marks)
+        return True
+
+    def teach_now(self) -> None:
+        """Teach every rule whose marks changed (also on a timer after marking)."""
+        self._teach_timer.stop()
+        pending, self._teach_pending = self._teach_pending, set()
+        for name in pending:
+            if self.session is not None and name in self.session.order:
+                self.session.teach(name)
         self._refresh_panels()
+
+    def clear_marks(self) -> None:
+        target = self._marking_target()
+        if target is None:
+            return
+        name, view_rows = target
+        marks = self.session.marks(name)
+        for view_row in view_rows:
+            marks.pop(self.model.row_id(view_row), None)
+        self._set_marks(name, marks)
+
+    def _set_marks(self, name: str, marks: dict[int, object]) -> None:
+        current = self.table.currentIndex()
+        row, rule = current.row(), self.model.rule_of(current.column())
+        self.session.set_marks(name, marks, teach=False)
+        self._teach_pending.add(name)
+        self._teach_timer.start()  # teach once the user pauses marking
+        if self.model.labels_changed(name):
+            self._size_columns()
+        if rule is not None and not self.table.currentIndex().isValid():
+            self.table.setCurrentIndex(self.model.index(row, self.model.rule_column_index(rule)))
+        count = len(marks)
+        self.statusBar().showMessage(
+            f"{count} row{'s' if count != 1 else ''} marked for {name}"
+            + ("" if count >= MIN_LABELS else f" · {MIN_LABELS - count} more to teach the rule"),
+            5000,
+        )
+        self._refresh_panels()
+
+    def _choose_label(self, name: str, view_row: int) -> None:
+        """A wrong label answer: ask which label is right."""
+        menu = QMenu(self)
+        menu.addSection("The right label is")
+        rect = self.table.visualRect(self.model.index(view_row, self.model.rule_column_index(name)))
+        for label in self.session.rule(name).labels:
+            menu.addAction(label, lambda lb=label: self.mark_selected(right=False, label=lb))
+        menu.exec(self.table.viewport().mapToGlobal(rect.bottomLeft()))
+
+    def _cell_menu(self, pos) -> None:
+        if self._marking_target() is None:
+            return
+        menu = QMenu(self)
+        menu.addAction(self.act_right_answer)
+        menu.addAction(self.act_wrong_answer)
+        menu.addSeparator()
+        menu.addAction(self.act_clear_mark)
+        menu.exec(self.table.viewport().mapToGlobal(pos))
+
+    def _threshold_dragged(self, threshold: float) -> None:
+        name = self.selected_rule()
+        if name is not None:
+            self.session.set_threshold(name, threshold, save=False)
+
+    def _threshold_released(self, threshold: float) -> None:
+        name = self.selected_rule()
+        if name is not None:
+            self.session.set_threshold(name, threshold)
+
+    def _threshold_reset(self) -> None:
+        name = self.selected_rule()
+        if name is not None:
+            self.session.set_threshold(name, None)
+            self._refresh_panels()
 
     def _filter_changed(self, mode: str) -> None:
         if self.model is not None:
@@ -564,6 +771,12 @@ class MainWindow(QMainWindow):
         if self.model is None:
             return
         self.model.on_event(event)
+        started = isinstance(event, ColumnEvent) and event.kind == "started"
+        if started and self.model.has_rule(event.column):
+            col = self.model.rule_column_index(event.column)
+            self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, col, col)
+            header = self.table.horizontalHeader()
+            header.resizeSection(col, max(header.sectionSize(col), self._fit_header(col)))
         if isinstance(event, ColumnEvent) and event.kind == "complete":
             self._flash_flips(event.column)
         if (
@@ -581,10 +794,14 @@ class MainWindow(QMainWindow):
         if len(complete) >= 2:
             diff = self.session.evaluator.diff(name, complete[-2].number, complete[-1].number)
             if diff is not None and len(diff.changed):
-                self.model.flash(name, diff.changed, theme.now() + 2.0)
-                QTimer.singleShot(
-                    2100, lambda: self.model and self.model.on_event(ColumnEvent(name, 0, "flash"))
-                )
+                model = self.model
+                model.flash(name, diff.changed, theme.now() + 2.0)
+
+                def unflash() -> None:
+                    if model is self.model:  # the sheet may have been replaced since
+                        model.on_event(ColumnEvent(name, 0, "flash"))
+
+                QTimer.singleShot(2100, model, unflash)  # dropped if the model is deleted
 
     def _refresh_panels(self) -> None:
         session = self.session
@@ -606,6 +823,7 @@ class MainWindow(QMainWindow):
             return
         self.summary.show_summary(name, ev.summary(name), rate)
         self.summary.show_gold(ev.agreement(name))
+        self._show_threshold(name)
         by = self.summary.by.currentText()
         if by and by != "(none)" and column.rule.kind is not Kind.TEXT:
             try:
@@ -619,6 +837,23 @@ class MainWindow(QMainWindow):
             ev.diff(name, complete[-2].number, complete[-1].number) if len(complete) >= 2 else None
         )
         self.history.show_history(ev.history(name), diff)
+
+    def _show_threshold(self, name: str) -> None:
+        column = self.session.evaluator.columns[name]
+        if column.rule.kind is not Kind.FLAG:
+            self.summary.show_threshold(None, None)
+            return
+        done = column.result.done_mask()
+        rows = np.flatnonzero(done)
+        if len(rows) > HISTOGRAM_ROWS:
+            rows = rows[:: len(rows) // HISTOGRAM_ROWS + 1]
+        labels = self.session.evaluator.labels(name)
+        self.summary.show_threshold(
+            column.result.p_yes()[rows],
+            column.calibration,
+            labels[rows] if labels is not None else None,
+            column.taught_from,
+        )
 
     # ----- files ----------------------------------------------------------------------------------
 
@@ -716,11 +951,34 @@ class MainWindow(QMainWindow):
             return
         self.session.set_backend(backend)
         self.model_label.setText(model_text(backend))
+        self._show_tier()
         if self.session.frame is not None:
             self._install_sheet()
 
+    def switch_tier(self, tier: str) -> asyncio.Task | None:
+        """Fast or Accurate: switch to that tier's catalogued model (results stay cached)."""
+        from fastsheet.models import tier_model
+
+        try:
+            path = tier_model(tier)
+        except FastsheetError as exc:
+            self.show_error(str(exc))
+            self._show_tier()
+            return None
+        threads = getattr(self.session.backend, "n_threads", None) if self.session else None
+        return self.switch_model(path, threads)
+
+    def _show_tier(self) -> None:
+        from fastsheet.models import tier_of
+
+        backend = self.session.backend if self.session else None
+        tier = tier_of(Path(getattr(backend, "path", ""))) if backend is not None else None
+        for name, action in self.tier_actions.items():
+            action.setChecked(name == tier)
+
     def closeEvent(self, event) -> None:
         self.formula.flush()
+        self._teach_timer.stop()
         if self.session is not None:
             self.session.close()
         super().closeEvent(event)

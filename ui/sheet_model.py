@@ -26,11 +26,13 @@ from fastsheet.results import DONE, ERROR
 from fastsheet.rules import Kind
 from fastsheet.session import Session
 from fastsheet.table import column_types
+from fastsheet.teach import MIN_LABELS
 from ui import theme
 
 _BLOCK = 256  # view rows materialised at a time
 CELL_ROLE = Qt.ItemDataRole.UserRole + 1  # the Cell value of a rule column
 RULE_ROLE = Qt.ItemDataRole.UserRole + 2  # the Rule of a rule column (header)
+LABELS_SUFFIX = "_gold"  # a rule's own labels column: NAME_gold
 
 FILTERS = ("All rows", "Flagged", "Not flagged", "Disagrees with gold", "Errors", "Low confidence")
 _Index = QModelIndex | QPersistentModelIndex
@@ -47,6 +49,7 @@ class SheetModel(QAbstractTableModel):
         self._rows = np.empty(0, dtype=np.int64)  # view row -> row id
         self._pos = np.empty(0, dtype=np.int64)  # row id -> view row, -1 when filtered out
         self._data_cols: list[str] = []
+        self._layout: list[tuple[str, str]] = []  # ("rule" | "labels" | "data", name) per column
         self._series: dict[str, pl.Series] = {}
         self._types: dict[str, str] = {}
         self._sort: tuple[int, Qt.SortOrder] | None = None
@@ -77,31 +80,74 @@ class SheetModel(QAbstractTableModel):
             self._series = {c: frame[c] for c in frame.columns}
             self._types = column_types(frame)
             self._rows = np.arange(frame.height, dtype=np.int64)
+        self._apply_layout()
         self._apply_order()
         self.endResetModel()
 
     def columns_changed(self) -> None:
-        """Rule columns were added, removed, renamed or moved."""
+        """Rule columns were added, removed, renamed or moved, or got their first labels."""
         self.beginResetModel()
+        self._apply_layout()
         self._apply_order()
         self.endResetModel()
+
+    def labels_changed(self, name: str) -> bool:
+        """The user marked rows of rule `name`: show its labels column, or repaint it.
+
+        True when the columns changed (the labels column appeared or went)."""
+        shown = ("labels", name) in self._layout
+        if shown != bool(self.session.marks(name)):
+            self.columns_changed()
+            return True
+        self._cells.clear()
+        if shown:
+            col = self._layout.index(("labels", name))
+            self.dataChanged.emit(self.index(0, col), self.index(len(self._rows) - 1, col))
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, col, col)
+        return False
+
+    def _apply_layout(self) -> None:
+        """Rule columns first (what the sheet is about), each followed by its labels if any."""
+        layout: list[tuple[str, str]] = []
+        has_marks = self.session.evaluator is not None
+        for name in self.rule_names():
+            layout.append(("rule", name))
+            if has_marks and self.session.marks(name):
+                layout.append(("labels", name))
+        self._layout = layout + [("data", c) for c in self._data_cols]
 
     def rule_names(self) -> list[str]:
         return list(self.session.order)
 
     def column_name(self, col: int) -> str:
-        """Rule columns come first: they are what the sheet is about."""
-        names = self.rule_names() + self._data_cols
-        return names[col] if 0 <= col < len(names) else ""
+        if not 0 <= col < len(self._layout):
+            return ""
+        kind, name = self._layout[col]
+        return name + LABELS_SUFFIX if kind == "labels" else name
 
     def is_rule_column(self, col: int) -> bool:
-        return 0 <= col < len(self.rule_names())
+        return 0 <= col < len(self._layout) and self._layout[col][0] == "rule"
+
+    def labels_of(self, col: int) -> str | None:
+        """The rule whose labels column `col` is, if it is one."""
+        if 0 <= col < len(self._layout) and self._layout[col][0] == "labels":
+            return self._layout[col][1]
+        return None
+
+    def rule_of(self, col: int) -> str | None:
+        """The rule a rule column or a labels column belongs to."""
+        if 0 <= col < len(self._layout) and self._layout[col][0] in ("rule", "labels"):
+            return self._layout[col][1]
+        return None
 
     def data_column(self, col: int) -> str:
-        return self._data_cols[col - len(self.rule_names())]
+        return self._layout[col][1]
+
+    def has_rule(self, name: str) -> bool:
+        return ("rule", name) in self._layout
 
     def rule_column_index(self, name: str) -> int:
-        return self.rule_names().index(name)
+        return self._layout.index(("rule", name))
 
     def row_id(self, view_row: int) -> int:
         return int(self._rows[view_row])
@@ -115,7 +161,7 @@ class SheetModel(QAbstractTableModel):
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._data_cols) + len(self.rule_names())
+        return 0 if parent.isValid() else len(self._layout)
 
     def headerData(
         self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
@@ -127,10 +173,23 @@ class SheetModel(QAbstractTableModel):
         name = self.column_name(section)
         if not name:
             return None
+        owner = self.labels_of(section)
+        if owner is not None:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return f"{name}\n✎ {len(self.session.marks(owner))} marked"
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return (
+                    f"The right answers you marked for {owner!r} (Y: the answer is right, "
+                    "N: it is wrong). They teach the rule; the model never reads this column."
+                )
+            return None
         if role == Qt.ItemDataRole.DisplayRole:
             if self.is_rule_column(section):
-                rule = self.session.rule(name) if name in self._ev_columns() else None
-                kind = rule.kind.value if rule else "rule"
+                column = self._ev_columns().get(name)
+                kind = column.rule.kind.value if column else "rule"
+                taught = column.taught_from if column else 0
+                if taught >= MIN_LABELS:
+                    return f"{name}\n✦ {kind} · taught from {taught} labels"
                 return f"{name}\n✦ {kind}"
             return f"{name}\n{self._types.get(name, '')}"
         if role == Qt.ItemDataRole.ToolTipRole and self.is_rule_column(section):
@@ -147,6 +206,9 @@ class SheetModel(QAbstractTableModel):
             return None
         row = int(self._rows[index.row()])
         col = index.column()
+        owner = self.labels_of(col)
+        if owner is not None:
+            return self._label_data(owner, row, role)
         if not self.is_rule_column(col):
             name = self.data_column(col)
             if role == Qt.ItemDataRole.DisplayRole:
@@ -180,6 +242,17 @@ class SheetModel(QAbstractTableModel):
             return theme.cell_foreground(cell)
         if role == Qt.ItemDataRole.FontRole:
             return theme.cell_font(cell)
+        return None
+
+    def _label_data(self, name: str, row: int, role: int):
+        column = self._ev_columns().get(name)
+        if column is None:
+            return None
+        marks = self.session.marks(name)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return theme.label_text(marks.get(row), column.rule) if row in marks else ""
+        if role == Qt.ItemDataRole.ForegroundRole:
+            return theme.accent()
         return None
 
     def _text(self, view_row: int, name: str) -> str:
@@ -261,6 +334,10 @@ class SheetModel(QAbstractTableModel):
         name = self.column_name(column)
         if not name:
             return None
+        owner = self.labels_of(column)
+        if owner is not None:
+            labels = self.session.evaluator.labels(owner)
+            return labels if labels is not None else None
         if not self.is_rule_column(column):
             ranks = frame[name].rank(method="ordinal", descending=False).fill_null(frame.height + 1)
             return ranks.to_numpy().astype(np.float64)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import polars as pl
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -18,7 +19,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fastsheet.calibrate import Calibration, Mode
 from fastsheet.summary import FlagSummary, GoldAgreement, LabelSummary, ScoreSummary, Summary
+from ui.threshold_histogram import ThresholdHistogram
+
+THRESHOLD_SOURCES = {
+    Mode.GOLD: "fitted on your labels",
+    Mode.MANUAL: "set by hand",
+    Mode.MIXTURE: "fitted to this column's scores",
+    Mode.CONTENT_FREE: "from empty records",
+    Mode.DISTRIBUTION: "split of this column's scores",
+    Mode.NONE: "default",
+}
 
 
 class Bars(QWidget):
@@ -54,6 +66,8 @@ class SummaryPanel(QWidget):
 
     showDisagreements = Signal()
     breakdownRequested = Signal(str)
+    thresholdDragged = Signal(float)
+    thresholdReset = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -75,6 +89,15 @@ class SummaryPanel(QWidget):
         self.gold.setToolTip("Show only the rows that disagree with the gold column")
         self.gold.clicked.connect(self.showDisagreements)
         self.gold.hide()
+        self.histogram = ThresholdHistogram()
+        self.histogram.thresholdChanged.connect(self.thresholdDragged)
+        self.threshold_text = QLabel("")
+        self.threshold_text.setObjectName("thresholdText")
+        self.threshold_text.setWordWrap(True)
+        self.threshold_reset = QPushButton("Reset")
+        self.threshold_reset.setToolTip("Go back to the threshold fitted for this column")
+        self.threshold_reset.setFlat(True)
+        self.threshold_reset.clicked.connect(self.thresholdReset)
         self.by = QComboBox()
         self.by.setToolTip("Break the result down by a column")
         self.by.currentTextChanged.connect(self._by_changed)
@@ -91,6 +114,11 @@ class SummaryPanel(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.detail)
         layout.addWidget(self.bars)
+        layout.addWidget(self.histogram)
+        threshold_row = QHBoxLayout()
+        threshold_row.addWidget(self.threshold_text, 1)
+        threshold_row.addWidget(self.threshold_reset)
+        layout.addLayout(threshold_row)
         layout.addWidget(self.gold)
         by_row = QHBoxLayout()
         by_row.addWidget(QLabel("Breakdown by"))
@@ -144,6 +172,30 @@ class SummaryPanel(QWidget):
             self.bars.show()
         else:
             self.bars.hide()
+
+    def show_threshold(
+        self,
+        p: np.ndarray | None,
+        calibration: Calibration | None,
+        labels: np.ndarray | None = None,
+        taught_from: int = 0,
+    ) -> None:
+        """The flag column's score histogram and threshold; hidden for other kinds."""
+        visible = p is not None and calibration is not None
+        for widget in (self.histogram, self.threshold_text):
+            widget.setVisible(visible)
+        self.threshold_reset.setVisible(visible and calibration.mode is Mode.MANUAL)
+        if not visible:
+            return
+        self.histogram.set_scores(p, calibration.threshold, labels)
+        source = THRESHOLD_SOURCES.get(calibration.mode, calibration.mode.value)
+        if calibration.mode is Mode.GOLD and taught_from:
+            source = f"fitted on {taught_from} labels"
+        known = labels is not None and bool((~np.isnan(labels)).any())
+        self.threshold_text.setText(
+            f"Flag when p(yes) ≥ {calibration.threshold:.3g} ({source}). Drag the line to "
+            "change it." + (" Circles: rows you labeled yes (red) or no (green)." if known else "")
+        )
 
     def show_gold(self, agreement: GoldAgreement | None) -> None:
         if agreement is None or agreement.n == 0:

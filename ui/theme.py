@@ -28,6 +28,15 @@ def accent() -> QBrush:
     return QBrush(QColor("#7aa7ff") if dark() else QColor("#2f5bd3"))
 
 
+FLAGGED = "#e5484d"
+CLEARED = "#30a46c"
+
+
+def flag_colors() -> tuple[QColor, QColor]:
+    """(flagged, not flagged) base colours; tints are made from them."""
+    return QColor(FLAGGED), QColor(CLEARED)
+
+
 def cell_text(cell: Cell, rule: Rule) -> str:
     if cell.state is CellState.PENDING:
         return "·"
@@ -44,6 +53,13 @@ def cell_text(cell: Cell, rule: Rule) -> str:
     if rule.kind is Kind.TEXT:
         return str(value or "")
     return f"{value}{mark}"
+
+
+def label_text(value: object, rule: Rule) -> str:
+    """A known answer the user marked, as the labels column shows it."""
+    if rule.kind is Kind.FLAG:
+        return "✔ yes" if value else "✘ no"
+    return str(value)
 
 
 def cell_tooltip(cell: Cell, rule: Rule) -> str | None:
@@ -73,7 +89,8 @@ def cell_background(cell: Cell, rule: Rule, flashing: bool = False) -> QBrush | 
         return None
     strength = 0.35 if cell.p is None else max(0.15, min(1.0, (cell.p - 0.5) * 2))
     if rule.kind is Kind.FLAG:
-        base = QColor("#e5484d") if cell.value else QColor("#30a46c")
+        flagged, cleared = flag_colors()
+        base = flagged if cell.value else cleared
         if not cell.value:
             strength *= 0.45  # cleared rows stay calm; flagged rows stand out
     else:

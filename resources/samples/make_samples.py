@@ -2,9 +2,10 @@
 
 - transactions.csv: 10,000 card transactions; about 3% are out of character for the
   customer (category, amount and country), marked in the gold column `fraud`.
-- support.csv: 30 customer messages for a support bot; gold `gold_on_policy` is what a good
-  reply must be (always on-policy), so agreement reads as "17/30 on-policy".
-- candidates.csv: 340 résumé summaries for a hiring-criteria rule.
+- support.csv: 30 customer messages for a support bot. The bot's replies are a text rule
+  column, and the judge's count of on-policy replies ("N / 30") is what the summary shows.
+- candidates.csv: 340 résumé summaries for a hiring-criteria rule; gold `qualifies` is the
+  generator's own truth (at least 5 years, Python among the skills, led a team).
 """
 
 from __future__ import annotations
@@ -134,7 +135,6 @@ def support() -> pl.DataFrame:
         {
             "ticket": [f"S-{200 + i}" for i in range(len(SUPPORT))],
             "message": [m for m, _ in SUPPORT],
-            "gold_on_policy": [g for _, g in SUPPORT],
         }
     )
 
@@ -182,6 +182,8 @@ def candidates(n: int = 340, seed: int = 11) -> pl.DataFrame:
                 "years_experience": years,
                 "skills": ", ".join(skills),
                 "summary": summary,
+                # the generator's own truth for the starter rule (never shown to the model)
+                "qualifies": years >= 5 and "Python" in skills and led,
             }
         )
     return pl.DataFrame(rows)
