@@ -40,6 +40,7 @@ from fastsheet.summary import GoldAgreement, Summary, agreement, breakdown, summ
 from fastsheet.teach import MIN_LABELS, examples_for, teach
 
 log = logging.getLogger(__name__)
+CLOSE_TIMEOUT_S = 900
 
 
 @dataclass(frozen=True)
@@ -614,7 +615,11 @@ class Evaluator:
         with self.schedule.wakeup:
             self._closing = True
             self.schedule.wakeup.notify_all()
-        self._worker.join(timeout=60)
+        # wait for the batch in flight: llama.cpp cannot be interrupted, and the backend
+        # must never be used by two threads (a second sheet's worker could start at once)
+        self._worker.join(timeout=CLOSE_TIMEOUT_S)
+        if self._worker.is_alive():
+            log.error("the model thread did not stop within %d s", CLOSE_TIMEOUT_S)
 
 
 def _answer(rule: Rule, label: float) -> object:
