@@ -31,10 +31,10 @@ from fastsheet.calibrate import (
 from fastsheet.cells import Answer, Cell
 from fastsheet.errors import FastsheetError, RuleError
 from fastsheet.history import Diff, Generation, History, decision_codes
-from fastsheet.labels import label_array, teaching_rows
+from fastsheet.labels import label_array
 from fastsheet.results import ERROR, RUNNING, ResultColumn
 from fastsheet.rules import Kind, Rule
-from fastsheet.runner import RuleRunner
+from fastsheet.runner import RuleRunner, teaching_input
 from fastsheet.schedule import Schedule, Task
 from fastsheet.summary import GoldAgreement, Summary, agreement, breakdown, summarize
 from fastsheet.teach import MIN_LABELS, examples_for, teach
@@ -329,11 +329,9 @@ class Evaluator:
         rule = column.rule
         base = RuleRunner(frame, rule, self.backend, self.cache, exclude=exclude)
         labels = self.labels(rule.name)
-        rows = teaching_rows(labels) if labels is not None else []
         column.taught_from = int(np.count_nonzero(~np.isnan(labels))) if labels is not None else 0
-        if len(rows) >= MIN_LABELS:
-            records = tuple(base.records(rows))
-            answers = tuple(_answer(rule, labels[r]) for r in rows)
+        records, answers = teaching_input(base, labels)
+        if records:  # examples now; the threshold is fitted on the worker (calibrate task)
             taught = replace(rule, examples=examples_for(rule, records, answers))
             base = RuleRunner(frame, taught, self.backend, self.cache, exclude=exclude)
             base.teaching = (records, answers)
@@ -620,7 +618,3 @@ class Evaluator:
         self._worker.join(timeout=CLOSE_TIMEOUT_S)
         if self._worker.is_alive():
             log.error("the model thread did not stop within %d s", CLOSE_TIMEOUT_S)
-
-
-def _answer(rule: Rule, label: float) -> object:
-    return bool(label) if rule.kind is Kind.FLAG else rule.labels[int(label)]

@@ -20,7 +20,7 @@ from fastsheet.calibrate import (
     unlabeled_flag,
 )
 from fastsheet.cells import Answer
-from fastsheet.labels import teaching_rows
+from fastsheet.labels import decode, teaching_rows
 from fastsheet.prompts import content_free_records
 from fastsheet.results import ResultColumn
 from fastsheet.rules import Kind, Rule
@@ -139,20 +139,25 @@ def default_calibration(
     return cf or Calibration()
 
 
+def teaching_input(
+    runner: RuleRunner, labels: np.ndarray | None
+) -> tuple[tuple[str, ...], tuple[object, ...]]:
+    """The records and answers the rule is taught from (empty: too few labels)."""
+    rows = teaching_rows(labels) if labels is not None else []
+    if len(rows) < MIN_LABELS:
+        return (), ()
+    answers = tuple(decode(runner.rule, labels[r]) for r in rows)
+    return tuple(runner.records(rows)), answers
+
+
 def taught_runner(
     runner: RuleRunner, labels: np.ndarray | None
 ) -> tuple[RuleRunner, Lesson | None]:
     """The runner for the rule taught from its labeled rows (NaN: unlabeled), if any."""
-    if labels is None:
+    records, answers = teaching_input(runner, labels)
+    if not records:
         return runner, None
-    rows = teaching_rows(labels)
-    if len(rows) < MIN_LABELS:
-        return runner, None
-    rule = runner.rule
-    answers = [
-        bool(labels[r]) if rule.kind is Kind.FLAG else rule.labels[int(labels[r])] for r in rows
-    ]
-    lesson = teach(rule, runner.records(rows), answers, runner.judge_with)
+    lesson = teach(runner.rule, records, answers, runner.judge_with)
     taught = RuleRunner(runner.frame, lesson.rule, runner.backend, runner.cache, runner.exclude)
     return taught, lesson
 
