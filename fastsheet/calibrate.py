@@ -109,8 +109,12 @@ def _normal(x: np.ndarray, mean: np.ndarray | float, var: np.ndarray | float) ->
     return np.exp(-((x - mean) ** 2) / (2 * var)) / np.sqrt(2 * np.pi * var)
 
 
-def from_gold(p: np.ndarray, gold: np.ndarray) -> Threshold:
-    """The threshold with the best balanced accuracy on the gold labels (ties: accuracy)."""
+def from_gold(p: np.ndarray, gold: np.ndarray, within_rate: float | None = None) -> Threshold:
+    """The threshold with the best balanced accuracy on the gold labels (ties: accuracy).
+
+    With `within_rate` (e.g. 2), only thresholds that flag between 1/within_rate and
+    within_rate times the labels' own yes rate compete, when any do: with rare
+    positives the best balanced accuracy alone flags several times too many rows."""
     p = np.asarray(p, dtype=float)
     gold = np.asarray(gold, dtype=bool)
     if len(p) == 0 or gold.all() or not gold.any():
@@ -123,6 +127,10 @@ def from_gold(p: np.ndarray, gold: np.ndarray) -> Threshold:
     fp = np.concatenate(([0], np.cumsum(~gs)))
     last = np.concatenate((np.flatnonzero(np.diff(ps) != 0), [len(ps) - 1])) + 1  # tie-safe cuts
     cuts = np.concatenate(([0], last))
+    if within_rate:
+        rate, k = n_pos / len(ps), cuts / len(ps)
+        fits = cuts[(k >= rate / within_rate) & (k <= rate * within_rate)]
+        cuts = fits if len(fits) else cuts
     balanced = (tp[cuts] / n_pos + (n_neg - fp[cuts]) / n_neg) / 2
     accuracy = (tp[cuts] + n_neg - fp[cuts]) / len(ps)
     best = cuts[np.lexsort((accuracy, balanced))[-1]]
@@ -131,13 +139,6 @@ def from_gold(p: np.ndarray, gold: np.ndarray) -> Threshold:
     if best == len(ps):
         return Threshold(float(ps[-1] - _EPS), Mode.GOLD)
     return Threshold(float((ps[best - 1] + ps[best]) / 2), Mode.GOLD)
-
-
-def correct_priors(probs: np.ndarray, content_free_probs: np.ndarray) -> np.ndarray:
-    """Divide label probabilities by their content-free values and renormalise (rows)."""
-    weights = 1.0 / np.clip(np.asarray(content_free_probs, dtype=float), _EPS, None)
-    adjusted = np.asarray(probs, dtype=float) * weights
-    return adjusted / adjusted.sum(axis=-1, keepdims=True)
 
 
 @dataclass(frozen=True)

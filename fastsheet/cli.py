@@ -146,7 +146,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         bar = ProgressBar()
         result = evaluate(runner, on_progress=bar.update)
         bar.finish()
-        calibration = default_calibration(runner, result, lesson)
+        calibration = default_calibration(runner, result, lesson, gold)
         save_table(with_results(frame, result, calibration), out)
     finally:
         backend.close()
@@ -194,18 +194,25 @@ class ProgressBar:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from fastsheet.models import CATALOGUE, DEFAULT_MODEL, find_models, pull
+    from fastsheet.discovery import all_models
+    from fastsheet.models import CATALOGUE, DEFAULT_MODEL, describe, pull
     from fastsheet.paths import models_dir
 
     if args.models_command == "pull":
         path = pull(args.name)
         print(f"{args.name}: ready at {path}")
         return 0
-    found = find_models()
-    print(f"models in {models_dir()}:")
-    if not found:
-        print(f"  (none) — run `fastsheet models pull {DEFAULT_MODEL}`")
-    for m in found:
+    found = all_models()
+    print("models found in place (never copied; `--model NAME` takes the first line of each):")
+    if not any(f.source == "models/" for f in found):
+        print(f"  (none in {models_dir()}) — run `fastsheet models pull {DEFAULT_MODEL}`")
+    source = None
+    for f in found:
+        if f.source != source:
+            source = f.source
+            where = models_dir() if source == "models/" else ""
+            print(f"  {source}{f' ({where})' if where else ''}")
+        m = describe(f.path)
         verifies = {True: "verified", False: "FAILS sha256", None: "not catalogued"}[m.verified]
         if m.problem:
             verifies = m.problem
@@ -216,10 +223,12 @@ def cmd_models(args: argparse.Namespace) -> int:
             if m.entry and m.entry.name == DEFAULT_MODEL and m.path.name == m.entry.filename
             else ""
         )
-        print(f"  {m.path.name}{tag}\n    {name} · {m.size / 1e6:,.0f} MB · {quant} · {verifies}")
+        label = f.path.name if f.source == "models/" else f.name
+        print(f"    {label}{tag}\n      {name} · {m.size / 1e6:,.0f} MB · {quant} · {verifies}")
     print("catalogue (fastsheet models pull NAME):")
     for entry in CATALOGUE.values():
         print(f"  {entry.name}: {entry.description} [{entry.license}]")
+    print("use one with --model NAME: a name listed above, a catalogue name, or a .gguf path")
     return 0
 
 

@@ -34,10 +34,17 @@ from fastsheet.history import Diff, Generation, History, decision_codes
 from fastsheet.labels import label_array
 from fastsheet.results import ERROR, RUNNING, ResultColumn
 from fastsheet.rules import Kind, Rule
-from fastsheet.runner import RuleRunner, teaching_input
+from fastsheet.runner import RuleRunner, example_rows, teaching_input
 from fastsheet.schedule import Schedule, Task
 from fastsheet.summary import GoldAgreement, Summary, agreement, breakdown, summarize
-from fastsheet.teach import MIN_LABELS, examples_for, teach
+from fastsheet.teach import (
+    MIN_HELD_OUT,
+    MIN_LABELS,
+    examples_for,
+    held_out_calibration,
+    held_out_rows,
+    teach,
+)
 
 log = logging.getLogger(__name__)
 CLOSE_TIMEOUT_S = 900
@@ -80,6 +87,12 @@ class Column:
     taught_from: int = 0  # labels the rule was taught from (examples and threshold)
     unlabeled: Calibration | None = None  # the threshold without labels, last fitted at:
     unlabeled_at: int = 0  # done rows then
+    #: labeled rows beyond the teaching ones (flag), and their labels: once judged, the
+    #: threshold is fitted on them, last at `held_at` of them done
+    held_rows: np.ndarray | None = None
+    held_labels: np.ndarray | None = None
+    held_fit: Calibration | None = None
+    held_at: int = 0
     history: History = field(default_factory=History)
     error: str | None = None
     runner: RuleRunner | None = None
@@ -331,10 +344,19 @@ class Evaluator:
         labels = self.labels(rule.name)
         column.taught_from = int(np.count_nonzero(~np.isnan(labels))) if labels is not None else 0
         records, answers = teaching_input(base, labels)
+        column.held_rows = column.held_labels = column.held_fit = None
+        column.held_at = 0
         if records:  # examples now; the threshold is fitted on the worker (calibrate task)
             taught = replace(rule, examples=examples_for(rule, records, answers))
             base = RuleRunner(frame, taught, self.backend, self.cache, exclude=exclude)
             base.teaching = (records, answers)
+            held = (
+                held_out_rows(labels, example_rows(base, labels, taught))
+                if rule.kind is Kind.FLAG
+                else None
+            )
+            if held is not None:
+                column.held_rows, column.held_labels = held, labels[held]
         column.runner = base
         self._runners[(column.rule.name, column.generation)] = column.runner
 
@@ -556,7 +578,7 @@ class Evaluator:
         if column.rule.kind is Kind.FLAG and name in self.thresholds:
             column.calibration = Calibration(Mode.MANUAL, self.thresholds[name])
         elif column.lesson is not None:
-            column.calibration = column.lesson
+            column.calibration = self._held_out_fit(column) or column.lesson
         elif column.rule.kind is Kind.FLAG:
             done = column.result.done_mask()
             n_done = int(done.sum())
@@ -570,6 +592,21 @@ class Evaluator:
         if column.calibration != before and column.finished:
             # the decision of every done cell may have changed: no per-row payload
             self._emit(Update(column.rule.name, column.generation, (), (), "calibration"))
+
+    def _held_out_fit(self, column: Column) -> Calibration | None:
+        """The threshold fitted on the judged labeled rows the prompt does not show
+        (teach.held_out_calibration), refitted as they grow by a tenth, and when all are in."""
+        rows = column.held_rows
+        if rows is None or column.held_labels is None:
+            return None
+        done = column.result.done_mask()[rows]
+        n = int(done.sum())
+        grown = n >= column.held_at * 1.1 + 8 or (n == len(rows) and n != column.held_at)
+        if n >= MIN_HELD_OUT and (column.held_fit is None or grown):
+            column.held_at = n
+            p = np.where(done, column.result.p_yes()[rows], np.nan)
+            column.held_fit = held_out_calibration(p, column.held_labels)
+        return column.held_fit
 
     def _apply_error(self, task: Task, message: str) -> None:
         column = self._current(task)

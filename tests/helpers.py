@@ -10,6 +10,7 @@ class CountingBackend:
         self._backend = backend
         self.identity, self.name, self.framing = backend.identity, backend.name, backend.framing
         self.quantization, self.n_threads = backend.quantization, backend.n_threads
+        self.path = getattr(backend, "path", None)
         self.rows = 0
 
     def judge(self, rule, records):

@@ -68,3 +68,17 @@ def test_mixture_falls_back_to_half_on_too_few_or_flat_scores():
     assert mixture(np.array([0.2, 0.3])).value == 0.5
     assert mixture(np.full(100, 0.3)).value == 0.5
     assert calibrate_flag(Mode.MIXTURE, p_yes=np.array([0.1, 0.9])).mode is Mode.NONE
+
+
+def test_gold_threshold_within_a_rate_keeps_rare_positives_from_being_over_flagged():
+    rng = np.random.default_rng(0)
+    gold = np.zeros(400, dtype=bool)
+    gold[:32] = True  # 8% positive, ranked only loosely
+    p = np.clip(0.5 + 0.05 * gold + rng.normal(0, 0.05, 400), 0, 1)
+    free = from_gold(p, gold).value
+    bounded = from_gold(p, gold, within_rate=2.0).value
+    assert (p >= free).sum() > 64  # best balanced accuracy alone flags over 2x the truth
+    assert 16 <= (p >= bounded).sum() <= 64
+    # a well-ranked model is unaffected: its best threshold is within the rate anyway
+    p_good = np.where(gold, 0.8, 0.2)
+    assert from_gold(p_good, gold, within_rate=2.0) == from_gold(p_good, gold)

@@ -368,3 +368,25 @@ def test_a_threshold_set_by_hand_re_decides_without_the_model():
         ev.close()
 
     run(main())
+
+
+def test_a_gold_column_with_many_labels_fits_the_threshold_on_the_rows_not_shown():
+    from fastsheet.teach import held_out_calibration
+
+    frame = pl.DataFrame({"item": [f"item {i}" for i in range(300)], "n": list(range(300))})
+    frame = frame.with_columns(gold=(pl.col("n") % 3 == 0))
+
+    async def main():
+        backend = RecordingBackend(scorer=lambda rule, rec: 0.3 if row_of(rec) % 3 == 0 else 0.1)
+        ev = Evaluator(frame, backend)
+        ev.set_rule(Rule("divisible by three", gold="gold"))
+        await ev.wait_idle()
+        column = ev.columns["rule"]
+        held = column.held_rows
+        assert held is not None and len(held) == 300 - 8  # all labeled rows but the examples
+        expected = held_out_calibration(column.result.p_yes()[held], column.held_labels)
+        assert column.calibration == expected and 0.1 < expected.threshold < 0.3
+        assert ev.summary("rule").flagged == 100
+        ev.close()
+
+    run(main())

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from fastsheet.discovery import folder_models
 from fastsheet.errors import ModelError
 from fastsheet.gguf import read_info
 from fastsheet.models import (
@@ -12,7 +13,7 @@ from fastsheet.models import (
     DEFAULT_MODEL,
     FAST_MODEL,
     describe,
-    find_models,
+    model_ref,
     resolve_model,
     tier_model,
     tier_of,
@@ -42,12 +43,13 @@ def test_a_tampered_copy_fails_verification(tmp_path: Path, model_path: Path):
     assert describe(copy).verified is False
 
 
-def test_find_models_lists_gguf_files(tmp_path: Path):
+def test_a_folder_lists_its_gguf_files_and_says_what_is_wrong_with_one(tmp_path: Path):
     (tmp_path / "notes.txt").write_text("x")
     (tmp_path / "fake.gguf").write_bytes(b"NOPE" + b"\0" * 100)
-    found = find_models(tmp_path)
-    assert [m.path.name for m in found] == ["fake.gguf"]
-    assert found[0].verified is False and "not a GGUF" in found[0].problem
+    found = list(folder_models(tmp_path, "models/"))
+    assert [f.path.name for f in found] == ["fake.gguf"]
+    described = describe(found[0].path)
+    assert described.verified is False and "not a GGUF" in described.problem
 
 
 def test_resolve_errors(tmp_path: Path):
@@ -95,3 +97,39 @@ def test_a_file_that_fails_to_load_is_a_model_error(tmp_path: Path):
     fake.write_bytes(b"GGUF" + struct.pack("<IQQ", 3, 0, 0))
     with pytest.raises(ModelError, match="could not load"):
         LlamaBackend(fake)
+
+
+def test_a_project_names_a_catalogued_model_by_name_and_any_other_by_path(
+    tmp_path: Path, model_path: Path
+):
+    assert model_ref(model_path) == FAST_MODEL
+    assert resolve_model(model_ref(model_path)) == model_path
+    copy = tmp_path / model_path.name  # the catalogue's file name, outside the models folder
+    copy.write_bytes(b"GGUF")
+    assert model_ref(copy) == str(copy.resolve())
+
+
+class _Backend:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+
+def test_a_session_loads_the_projects_model_only_when_it_differs(tmp_path: Path, model_path: Path):
+    from fastsheet.cache import NoCache
+    from fastsheet.project import Project
+    from fastsheet.session import Session
+
+    session = Session(_Backend(model_path), NoCache())  # type: ignore[arg-type]
+    project = Project(data=tmp_path / "data.csv")
+    assert session.model_for(project) is None  # no model saved: keep the current one
+    project.model = FAST_MODEL
+    assert session.model_for(project) is None  # the one in use
+    project.model = str(model_path)
+    assert session.model_for(project) is None
+    other = tmp_path / "other.gguf"
+    other.write_bytes(model_path.read_bytes()[:4096])
+    project.model = str(other)
+    assert session.model_for(project) == other
+    project.model = str(tmp_path / "gone.gguf")
+    with pytest.raises(ModelError, match="No such model file"):
+        session.model_for(project)

@@ -56,3 +56,16 @@ def test_identity_ignores_name_but_not_options():
 def test_empty_rule_is_an_error():
     with pytest.raises(RuleError, match="empty"):
         Rule("   ")
+
+
+def test_one_reading_of_yes_for_gold_marks_and_examples():
+    import numpy as np
+
+    from fastsheet.rules import is_yes
+
+    for yes in (True, 1, 1.0, np.bool_(True), "yes", "Yes", " TRUE ", "y", "on-policy"):
+        assert is_yes(yes), yes
+    for no in (False, 0, 0.0, None, "no", "false", "", "maybe"):
+        assert not is_yes(no), no
+    rule = Rule("r")
+    assert [rule.answer_text(v) for v in (True, "yes", False, "no")] == ["Yes", "Yes", "No", "No"]

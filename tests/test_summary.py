@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
@@ -10,6 +12,7 @@ from fastsheet.rules import Kind, Rule
 from fastsheet.summary import (
     agreement,
     breakdown,
+    default_breakdown,
     disagreements,
     gold_flags,
     gold_labels,
@@ -44,6 +47,20 @@ def test_flag_summary_texts():
     assert complete.text() == "847 / 10,000 flagged (8.5%)"
     partial = summarize(flag_column(p, done=set(range(800, 1200))), Calibration())
     assert partial.text().startswith("≈ ") and "(400 of 10,000)" in partial.text()
+
+
+def test_before_the_random_sample_the_summary_says_only_what_is_known():
+    # the 14 visible rows judged first, all "no", on a 30-row sheet
+    col = flag_column([0.1] * 30, done=set(range(14)))
+    prioritised = np.zeros(30, dtype=bool)
+    prioritised[:14] = True
+    s = summarize(col, Calibration(), prioritised)
+    assert s.text() == "0 of 14 flagged so far · whole column between 0% and 53%"
+    assert "±" not in s.text()
+    # once random-order rows exist, it extrapolates from them
+    col = flag_column([0.1] * 30, done=set(range(20)))
+    s = summarize(col, Calibration(), prioritised)
+    assert s.text().startswith("≈ 0.0% ± ")
 
 
 def test_threshold_changes_decisions():
@@ -89,3 +106,21 @@ def test_breakdown_by_column():
     col = flag_column([0.9, 0.1, 0.9, 0.9])
     out = breakdown(frame, col, Calibration(), "country")
     assert out.row(0, named=True) == {"country": "FR", "rows": 2, "flagged": 2, "share": 1.0}
+
+
+def test_the_default_breakdown_is_a_column_of_few_categories_never_free_text():
+    frame = pl.DataFrame(
+        {
+            "message": [f"message number {i}" for i in range(40)],
+            "amount": [i * 1.5 for i in range(40)],
+            "gold": [i % 2 == 0 for i in range(40)],
+            "country": ["UK", "FR", "DE", "PL"] * 10,
+        }
+    )
+    assert default_breakdown(frame, exclude=["gold"]) == "country"
+    assert default_breakdown(frame) == "gold"
+    assert default_breakdown(frame.select("message", "amount")) is None
+    samples = Path(__file__).resolve().parent.parent / "resources" / "samples"
+    assert default_breakdown(pl.read_csv(samples / "support.csv")) is None
+    candidates = pl.read_csv(samples / "candidates.csv")
+    assert default_breakdown(candidates, exclude=["qualifies"]) == "location"

@@ -67,3 +67,24 @@ def test_label_rules_get_examples_but_no_threshold():
 def test_one_class_labels_give_examples_but_keep_the_unlabeled_threshold():
     lesson = teach(Rule("x"), list("abcd"), [True] * 4, lambda r, t: [])
     assert len(lesson.rule.examples) == 4 and lesson.calibration is None
+
+
+def test_many_labels_fit_the_threshold_on_every_labeled_row_but_the_examples():
+    import numpy as np
+
+    from fastsheet.teach import MIN_HELD_OUT, held_out_calibration, held_out_rows
+
+    labels = np.full(400, np.nan)
+    labels[:20] = 1.0  # rare positives: the teaching rows take all of them
+    labels[20:200] = 0.0
+    examples = [0, 1, 2, 3, 20, 21, 22, 23]
+    held = held_out_rows(labels, examples)
+    assert held is not None and len(held) == 200 - 8 and not set(held) & set(examples)
+    assert (labels[held] == 1.0).sum() == 16  # positives stay, but for those shown
+    assert held_out_rows(labels[:64], examples) is None  # no more labels than teaching rows
+    one_class = np.where(np.arange(400) < 200, 0.0, np.nan)
+    assert held_out_rows(one_class, examples) is None
+    p = np.where(labels[held] == 1.0, 0.4, 0.1)
+    calibration = held_out_calibration(p, labels[held])
+    assert calibration.mode is Mode.GOLD and 0.1 < calibration.threshold < 0.4
+    assert held_out_calibration(p[: MIN_HELD_OUT - 1], labels[held][: MIN_HELD_OUT - 1]) is None

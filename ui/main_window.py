@@ -37,12 +37,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fastsheet.backend import Backend
 from fastsheet.cells import CellState
 from fastsheet.engine import ColumnEvent, Event
 from fastsheet.errors import FastsheetError, RuleError
-from fastsheet.project import SUFFIX, AppState
+from fastsheet.project import SUFFIX, AppState, Project
 from fastsheet.rules import Kind, Rule, parse_labels, parse_scale
 from fastsheet.session import Session
+from fastsheet.summary import default_breakdown
 from fastsheet.table import READ_SUFFIXES
 from fastsheet.teach import MIN_LABELS
 from ui import theme
@@ -71,6 +73,7 @@ class MainWindow(QMainWindow):
         self.state = state
         self.samples = samples
         self.model: SheetModel | None = None
+        self._breakdown_default: str | None = None
         self._unsubscribe = None
         self._selected: str | None = None
         self._last_error: str | None = None
@@ -367,25 +370,55 @@ class MainWindow(QMainWindow):
         loop = asyncio.get_running_loop()
         try:
             prepared = await loop.run_in_executor(None, self.session.prepare, path)
-            self.session.install(*prepared)
         except FastsheetError as exc:
             self.show_error(str(exc))
             return
         except OSError as exc:
             self.show_error(f"Cannot open {path.name}: {exc.strerror or exc}")
             return
+        model_problem = await self._use_project_model(prepared[1])
+        try:
+            self.session.install(*prepared)
+        except FastsheetError as exc:
+            self.show_error(str(exc))
+            return
         self.clear_error()
         self._install_sheet()
+        if model_problem:
+            self.show_error(model_problem)
         self.statusBar().showMessage(f"Opened {path.name}", 4000)
         self.opened.emit()
+
+    async def _use_project_model(self, project: Project) -> str | None:
+        """Load the model a project was saved with; a message if it cannot be used here."""
+        current = model_text(self.session.backend)
+        try:
+            path = self.session.model_for(project)
+            if path is None:
+                return None
+            threads = getattr(self.session.backend, "n_threads", None)
+            backend = await self._load_backend(path, threads)
+        except FastsheetError as exc:
+            self.model_label.setText(current)
+            return f"This project was saved with model {project.model!r}: {exc} Using {current}."
+        self.session.set_backend(backend, reload=False)
+        self.model_label.setText(model_text(backend))
+        self._show_tier()
+        return None
 
     def _install_sheet(self) -> None:
         session = self.session
         if self._unsubscribe:
             self._unsubscribe()
+        old = self.model
+        self._breakdown_default = default_breakdown(
+            session.frame, exclude=session.evaluator.excluded()
+        )
         self.model = SheetModel(session, self)
         self.table.setSortingEnabled(False)
         self.table.setModel(self.model)
+        if old is not None:
+            old.deleteLater()  # with its timers: nothing of the old sheet fires later
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
         self.table.selectionModel().currentChanged.connect(self._current_changed)
@@ -443,13 +476,7 @@ class MainWindow(QMainWindow):
         self.model.columns_changed()
         names = list(self.session.frame.columns) + list(self.session.order)
         self.formula.set_columns(names)
-        refs = [
-            r
-            for rule in self.session.rules()
-            for r in rule.references()
-            if r in self.session.frame.columns
-        ]
-        self.summary.set_columns(names, refs[0] if refs else None)
+        self.summary.set_columns(names, self._breakdown_default)
         self._size_columns()
         self._refresh_panels()
 
@@ -794,14 +821,7 @@ class MainWindow(QMainWindow):
         if len(complete) >= 2:
             diff = self.session.evaluator.diff(name, complete[-2].number, complete[-1].number)
             if diff is not None and len(diff.changed):
-                model = self.model
-                model.flash(name, diff.changed, theme.now() + 2.0)
-
-                def unflash() -> None:
-                    if model is self.model:  # the sheet may have been replaced since
-                        model.on_event(ColumnEvent(name, 0, "flash"))
-
-                QTimer.singleShot(2100, model, unflash)  # dropped if the model is deleted
+                self.model.flash(name, diff.changed, theme.now() + 2.0)
 
     def _refresh_panels(self) -> None:
         session = self.session
@@ -925,7 +945,8 @@ class MainWindow(QMainWindow):
     def settings_dialog(self) -> None:
         from ui.settings_dialog import SettingsDialog
 
-        dialog = SettingsDialog(self)
+        current = getattr(self.session.backend, "path", None) if self.session else None
+        dialog = SettingsDialog(self, current)
         if dialog.exec():
             path, threads = dialog.choice()
             self.switch_model(path, threads)
@@ -933,14 +954,18 @@ class MainWindow(QMainWindow):
     def switch_model(self, path: Path, threads: int | None) -> asyncio.Task:
         return self._spawn(self._switch_model(path, threads))
 
-    async def _switch_model(self, path: Path, threads: int | None) -> None:
+    async def _load_backend(self, path: Path, threads: int | None) -> Backend:
+        """A model loaded off the event loop (raises FastsheetError)."""
         from fastsheet.llama_backend import LlamaBackend
 
         self.model_label.setText(f"Loading {path.name}…")
+        return await asyncio.get_running_loop().run_in_executor(
+            None, lambda: LlamaBackend(path, n_threads=threads)
+        )
+
+    async def _switch_model(self, path: Path, threads: int | None) -> None:
         try:
-            backend = await asyncio.get_running_loop().run_in_executor(
-                None, lambda: LlamaBackend(path, n_threads=threads)
-            )
+            backend = await self._load_backend(path, threads)
         except FastsheetError as exc:
             self.show_error(f"{exc} The current model is still in use.")
             self.model_label.setText(

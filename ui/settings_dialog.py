@@ -1,4 +1,5 @@
-"""Settings: pick a model from those found (models/ or a file) and the thread count."""
+"""Settings: pick a model from those found (models/, LM Studio, Ollama, …, or a file) and
+the thread count."""
 
 from __future__ import annotations
 
@@ -16,23 +17,30 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fastsheet.discovery import all_models
 from fastsheet.llama_backend import default_threads
-from fastsheet.models import find_models
+from fastsheet.models import describe
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, current: Path | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Model")
         self.models = QComboBox()
-        for m in find_models():
-            status = {True: "verified", False: "does not verify", None: "not catalogued"}[
-                m.verified
-            ]
-            quant = m.info.quantization if m.info else "?"
-            self.models.addItem(
-                f"{m.path.name} · {quant} · {m.size / 1e6:,.0f} MB · {status}", str(m.path)
+        for found in all_models():  # headers only: nothing is loaded to list them
+            m = describe(found.path)
+            status = (
+                m.problem
+                or {True: "verified", False: "does not verify", None: "not catalogued"}[m.verified]
             )
+            quant = m.info.quantization if m.info else "?"
+            label = found.path.name if found.source == "models/" else found.name
+            self.models.addItem(
+                f"{label} · {found.source} · {quant} · {m.size / 1e6:,.0f} MB · {status}",
+                str(found.path),
+            )
+            if current is not None and found.path.resolve() == Path(current).resolve():
+                self.models.setCurrentIndex(self.models.count() - 1)
         browse = QPushButton("Other file…")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()

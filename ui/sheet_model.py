@@ -64,6 +64,11 @@ class SheetModel(QAbstractTableModel):
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(50)
         self._flush_timer.timeout.connect(self._flush)
+        # repaints flashed columns once their highlight has expired; parented, so it can
+        # never fire after the model is gone
+        self._unflash_timer = QTimer(self)
+        self._unflash_timer.setSingleShot(True)
+        self._unflash_timer.timeout.connect(self._unflash)
         self.reload()
 
     # ----- structure --------------------------------------------------------------------
@@ -394,6 +399,17 @@ class SheetModel(QAbstractTableModel):
             self._flash[(name, int(r))] = until
         self._whole.add(name)
         if not self._flush_timer.isActive():
+            self._flush_timer.start()
+        self._unflash_timer.start(max(0, int((until - theme.now()) * 1000)) + 100)
+
+    def _unflash(self) -> None:
+        now = theme.now()
+        expired = {name for (name, _), until in self._flash.items() if until < now}
+        self._flash = {k: u for k, u in self._flash.items() if u >= now}
+        self._whole.update(expired)
+        if self._flash:
+            self._unflash_timer.start(int((min(self._flash.values()) - now) * 1000) + 100)
+        if expired and not self._flush_timer.isActive():
             self._flush_timer.start()
 
     def _is_flashing(self, name: str, row: int) -> bool:

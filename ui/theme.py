@@ -79,10 +79,15 @@ def cell_tooltip(cell: Cell, rule: Rule) -> str | None:
     return tip
 
 
+def flash_color() -> QColor:
+    """The highlight of a row whose decision just flipped."""
+    return QColor("#6b5a12") if dark() else QColor("#fff2a8")
+
+
 def cell_background(cell: Cell, rule: Rule, flashing: bool = False) -> QBrush | None:
     is_dark = dark()
     if flashing:
-        return QBrush(QColor("#6b5a12") if is_dark else QColor("#fff2a8"))
+        return QBrush(flash_color())
     if cell.state is CellState.ERROR:
         return QBrush(QColor("#6e1f1f") if is_dark else QColor("#fde2e1"))
     if cell.state is not CellState.DONE or rule.kind is Kind.TEXT:

@@ -6,9 +6,7 @@ import numpy as np
 from PySide6.QtCore import QPoint, Qt
 
 from fastsheet.calibrate import Mode
-from tests.ui.test_window import app, loop, open_file, reviews_csv, run, settle, type_rule
-
-__all__ = ["app", "loop", "reviews_csv"]  # fixtures shared with test_window
+from tests.ui.helpers import open_file, run, settle, type_rule
 
 
 def test_marking_cells_with_y_and_n_teaches_the_rule(app, reviews_csv, qtbot):

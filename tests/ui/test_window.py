@@ -1,76 +1,19 @@
-"""The desktop window, offscreen, with the real default model, a real cache file and real files."""
+"""The desktop window, offscreen, with the real Fast-tier model, a real cache file and real files."""
 
 from __future__ import annotations
 
-import asyncio
+import shutil
 from pathlib import Path
 
 import polars as pl
-import pytest
-import qasync
+import shiboken6
 from PySide6.QtCore import Qt
 
-from fastsheet.cache import ResultCache
-from fastsheet.project import AppState, load_project
-from fastsheet.session import Session
-from tests.helpers import CountingBackend
+from fastsheet.project import Project, load_project, save_project
+from fastsheet.rules import Rule
+from tests.ui.helpers import open_file, run, settle, type_rule
+from ui import theme
 from ui.app import SAMPLES, StallMeter, create_window
-
-
-@pytest.fixture
-def loop(qapp):
-    loop = qasync.QEventLoop(qapp)
-    asyncio.set_event_loop(loop)
-    yield loop
-    loop.close()
-    asyncio.set_event_loop(None)
-
-
-@pytest.fixture
-def app(qtbot, loop, backend, tmp_path: Path):
-    """A window with a real session: the real model, a SQLite cache file, app state on disk."""
-    state = AppState(tmp_path / "state")
-    window = create_window(state)
-    qtbot.addWidget(window)
-    counting = CountingBackend(backend)
-    cache = ResultCache(tmp_path / "results.sqlite")
-    session = Session(counting, cache, state, loop=loop)
-    window.set_session(session, "test model")
-    window.show()
-    yield window, counting, loop
-    session.close()
-    cache.close()
-
-
-@pytest.fixture
-def reviews_csv(tmp_path: Path, reviews: pl.DataFrame) -> Path:
-    path = tmp_path / "reviews.csv"
-    reviews.write_csv(path)
-    return path
-
-
-def run(loop, coro, timeout: float = 240):
-    return loop.run_until_complete(asyncio.wait_for(coro, timeout))
-
-
-def open_file(window, loop, path: Path) -> None:
-    task = window.open_path(path)
-    assert task is not None
-    run(loop, task)
-
-
-def settle(window, loop, qtbot) -> None:
-    """Wait for the formula bar's debounce, then for the engine to go idle."""
-    qtbot.wait(400)
-    run(loop, window.session.evaluator.wait_idle())
-    qtbot.wait(200)  # coalesced repaints and panel refresh
-
-
-def type_rule(window, qtbot, text: str) -> None:
-    editor = window.formula.editor
-    editor.selectAll()
-    qtbot.keyClick(editor, Qt.Key.Key_Delete)
-    qtbot.keyClicks(editor, text)
 
 
 def test_model_tester_passes_on_the_sheet_model(app, reviews_csv, qtbot, qtmodeltester):
@@ -119,6 +62,36 @@ def test_a_second_edit_replaces_the_first_generation(app, reviews_csv, qtbot):
         "The review is positive.",
     ]
     assert all(ev.cell("flag", r).generation == column.generation for r in range(12))
+
+
+def test_flipped_rows_flash_then_settle_and_a_closed_sheet_leaves_no_timer(app, reviews_csv, qtbot):
+    window, _, loop = app
+    open_file(window, loop, reviews_csv)
+    window.add_rule()
+    type_rule(window, qtbot, "The review is positive.")
+    settle(window, loop, qtbot)
+    type_rule(window, qtbot, "The review is negative.")
+    settle(window, loop, qtbot)
+    model = window.model
+    col = model.rule_column_index("flag")
+    flash = theme.flash_color()
+
+    def flashing() -> list[int]:
+        brushes = [model.index(r, col).data(Qt.ItemDataRole.BackgroundRole) for r in range(12)]
+        return [r for r, b in enumerate(brushes) if b is not None and b.color() == flash]
+
+    assert len(flashing()) >= 6  # most decisions flip from "positive" to "negative"
+    qtbot.waitUntil(lambda: not flashing(), timeout=4000)
+    # a sheet replaced while its rows flash: the pending repaint goes with its model
+    type_rule(window, qtbot, "The review is positive.")
+    settle(window, loop, qtbot)
+    assert flashing()
+    old = window.model
+    open_file(window, loop, reviews_csv)
+    assert window.model is not old
+    qtbot.wait(2500)  # past the flash: a timer left on a deleted model would crash here
+    assert not shiboken6.isValid(old)  # the replaced model is freed, not kept by the window
+    run(loop, window.session.evaluator.wait_idle())
 
 
 def test_add_rename_and_delete_rule_columns(app, reviews_csv, qtbot):
@@ -174,6 +147,35 @@ def test_open_export_save_and_reopen_restores_rules_and_results_from_the_cache(
     assert decisions == result["flag"].to_list()
 
 
+def test_a_project_opens_with_its_saved_model_or_says_why_not(
+    app, reviews_csv, qtbot, tmp_path, model_path
+):
+    window, backend, loop = app
+    project = Project(data=reviews_csv, rules=[Rule("The review is positive.", name="flag")])
+    # saved with a model that is not on this machine: it opens on the current model and says so
+    project.model = str(tmp_path / "gone.gguf")
+    save_project(project, tmp_path / "gone.fastsheet")
+    open_file(window, loop, tmp_path / "gone.fastsheet")
+    assert window.session.order == ["flag"]
+    assert window.session.backend is backend
+    assert "gone.gguf" in window.last_error() and "Using" in window.last_error()
+    run(loop, window.session.evaluator.wait_idle())
+    # saved with another model file: that model is loaded before the rules run
+    other = tmp_path / "other.gguf"
+    shutil.copyfile(model_path, other)
+    project.model = str(other)
+    save_project(project, tmp_path / "other.fastsheet")
+    open_file(window, loop, tmp_path / "other.fastsheet")
+    loaded = window.session.backend
+    assert loaded is not backend and loaded.path == other
+    assert not window.last_error()
+    run(loop, window.session.evaluator.wait_idle())
+    assert window.session.evaluator.summary("flag").done == 12
+    assert Path(window.session.project.model).resolve() == other.resolve()
+    window.session.set_backend(backend)  # back to the shared test model; closes the copy
+    run(loop, window.session.evaluator.wait_idle())
+
+
 def test_a_bad_file_shows_an_error_and_keeps_the_current_sheet(app, reviews_csv, qtbot, tmp_path):
     window, _, loop = app
     open_file(window, loop, reviews_csv)
@@ -226,8 +228,9 @@ def test_candidates_sample_agrees_with_its_gold(app, qtbot):
     agreement = ev.agreement(name)
     assert agreement.n == len(gold)
     assert agreement.matches == sum(d == g for d, g in zip(decisions, gold, strict=True))
-    # measured on the Fast tier, taught from `qualifies`: 0.68 (36 flagged, 28 true). The
-    # issue's 0.85 is not met by one compound rule; splitting it into steps is issue 9
+    # measured on the Fast tier, taught from `qualifies` (threshold fitted on the labeled
+    # rows beyond the teaching ones): 0.68-0.70, 45-46 flagged for 28 true. The issue's
+    # 0.85 is not met by one compound rule; splitting it into steps is issue 9
     assert agreement.binary.balanced_accuracy >= 0.62
     assert sum(gold) / 2 <= ev.summary(name).flagged <= 2 * sum(gold)
     window._select(name)
@@ -271,3 +274,25 @@ def test_autosave_restores_unsaved_rules_after_a_crash(app, reviews_csv, qtbot, 
     assert [r.text for r in restored.rules] == ["The review mentions the staff."]
     assert restored.data == reviews_csv.resolve()
     run(loop, window.session.evaluator.wait_idle())
+
+
+def test_the_app_never_opens_a_network_connection(app, qtbot, monkeypatch):
+    import socket
+
+    attempts: list[tuple] = []
+
+    def refuse(*args, **kwargs):
+        attempts.append(args)
+        raise OSError("fastsheet is offline: no sockets in this test")
+
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    window, backend, loop = app
+    open_file(window, loop, SAMPLES / "fraud.fastsheet")
+    window.add_rule()
+    type_rule(window, qtbot, "The {merchant} sells {category}.")
+    settle(window, loop, qtbot)
+    ev = window.session.evaluator
+    assert ev.summary("suspicious").done == ev.summary("flag").done == 10_000
+    assert backend.rows > 0  # the model really judged rows
+    assert attempts == []

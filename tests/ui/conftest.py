@@ -1,0 +1,53 @@
+"""Window fixtures: one asyncio loop on Qt, a real session, the real model, real files."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import polars as pl
+import pytest
+import qasync
+
+from fastsheet.cache import ResultCache
+from fastsheet.project import AppState
+from fastsheet.session import Session
+from tests.helpers import CountingBackend
+from ui.app import create_window
+
+
+@pytest.fixture(scope="session")
+def loop(qapp):
+    """One loop for every window test, as in the app.
+
+    qasync leaves a closed loop's pending Qt timers registered (e.g. `wait_for`'s timeout):
+    a loop per test, freed later by the garbage collector on the model thread, left timers
+    firing on a deleted object minutes later."""
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    yield loop
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+@pytest.fixture
+def app(qtbot, loop, backend, tmp_path: Path):
+    """A window with a real session: the real model, a SQLite cache file, app state on disk."""
+    state = AppState(tmp_path / "state")
+    window = create_window(state)
+    qtbot.addWidget(window)
+    counting = CountingBackend(backend)
+    cache = ResultCache(tmp_path / "results.sqlite")
+    session = Session(counting, cache, state, loop=loop)
+    window.set_session(session, "test model")
+    window.show()
+    yield window, counting, loop
+    session.close()
+    cache.close()
+
+
+@pytest.fixture
+def reviews_csv(tmp_path: Path, reviews: pl.DataFrame) -> Path:
+    path = tmp_path / "reviews.csv"
+    reviews.write_csv(path)
+    return path
