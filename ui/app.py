@@ -186,6 +186,8 @@ def shot(
                 )
             )
             window._select(window.selected_rule())
+        elif session.order:  # a project: its last column (e.g. the judge over the replies)
+            window._select(session.order[-1])
         try:
             await session.evaluator.wait_idle(timeout)
         except TimeoutError:
