@@ -7,6 +7,7 @@ whatever the view's sort or filter.
 from __future__ import annotations
 
 import csv
+import io
 import logging
 import os
 import tempfile
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import polars as pl
 
+from fastsheet import encoding
 from fastsheet.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -82,33 +84,36 @@ def load_table(path: str | os.PathLike[str]) -> pl.DataFrame:
 
 
 def _read_delimited(path: Path, suffix: str) -> pl.DataFrame:
-    head = path.open("rb").read(64 * 1024)
+    with path.open("rb") as f:
+        head = f.read(encoding.SAMPLE_BYTES)
     if not head.strip():
         raise DataError(f"{path.name} is empty.")
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise DataError(f"{path.name} is UTF-16 encoded: save it as UTF-8 and open it again.")
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4:  # not just a character cut at the sample's end
-            raise DataError(
-                f"{path.name} is not UTF-8 (byte 0x{head[exc.start]:02x} at offset {exc.start}). "
-                "Save it as UTF-8 (e.g. 'CSV UTF-8' in Excel) and open it again."
-            ) from exc
+    assumed = encoding.detect(head, path.name)
+    source: Path | io.BytesIO = path
+    if assumed != encoding.UTF8:
+        data = encoding.utf8_bytes(path, assumed)
+        head, source = data[: encoding.SAMPLE_BYTES], io.BytesIO(data)
+        log.info("%s: %s", path.name, encoding.describe(assumed) or assumed)
     separator = "\t" if suffix in (".tsv", ".tab") else _sniff_separator(head)
     try:
         frame = pl.read_csv(
-            path,
+            source,
             separator=separator,
             infer_schema_length=10_000,
             truncate_ragged_lines=False,
         )
     except pl.exceptions.ComputeError as exc:
         message = _first_line(exc)
-        if "invalid utf-8" in message.lower():
-            raise DataError(
-                f"{path.name} is not UTF-8: save it as UTF-8 and open it again."
-            ) from exc
+        if "invalid utf-8" in message.lower() and source is path:
+            # UTF-8 at the start, something else later on: decide on the whole file
+            with path.open("rb") as f:
+                whole = f.read()
+            return pl.read_csv(
+                io.BytesIO(encoding.utf8_bytes(path, encoding.detect(whole, path.name))),
+                separator=separator,
+                infer_schema_length=10_000,
+                truncate_ragged_lines=False,
+            )
         raise DataError(
             f"{path.name} is not a well-formed {'TSV' if separator == chr(9) else 'CSV'} file "
             f"(separator {separator!r}): {message}. Check that every row has the same number "

@@ -3,6 +3,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from fastsheet.encoding import file_note
 from fastsheet.errors import DataError
 from fastsheet.table import (
     MAX_CELL_CHARS,
@@ -54,10 +55,57 @@ def test_malformed_csv_is_a_clear_error(tmp_path: Path):
         load_table(path)
 
 
-def test_not_utf8_is_a_clear_error(tmp_path: Path):
-    path = tmp_path / "latin.csv"
-    path.write_bytes("name,city\nJosé,Málaga\n".encode("latin-1"))
-    with pytest.raises(DataError, match=r"not UTF-8.*Save it as UTF-8"):
+ROWS = [
+    ("José Müller", "Zürich", "Café crème à côté"),
+    ("François Dupont", "Genève", "naïve façade, 12€"),
+    ("Åsa Øberg", "Malmö", "smörgåsbord"),
+]
+
+
+@pytest.mark.parametrize(
+    ("codec", "note"),
+    [
+        ("cp1252", "read as cp1252 (not UTF-8)"),  # Excel's "CSV" on Windows
+        ("latin-1", "read as cp1252 (not UTF-8)"),  # the same bytes for these letters
+        ("utf-16", "read as utf-16 (not UTF-8)"),  # with its BOM
+        ("utf-8-sig", None),  # Excel's "CSV UTF-8": a BOM, no note
+    ],
+)
+def test_files_people_have_open_in_their_encoding(tmp_path: Path, codec: str, note: str | None):
+    text = "name,city,note\n" + "".join(f'{a},{b},"{c}"\n' for a, b, c in ROWS)
+    if codec == "latin-1":
+        text = text.replace("€", "EUR")
+    path = tmp_path / "people.csv"
+    path.write_bytes(text.encode(codec))
+    frame = load_table(path)
+    assert frame.columns == ["name", "city", "note"]
+    assert frame["city"].to_list() == ["Zürich", "Genève", "Malmö"]
+    assert frame["note"][0] == "Café crème à côté"
+    assert file_note(path) == note
+
+
+def test_other_code_pages_are_recognised(tmp_path: Path):
+    cities = ["Москва", "Санкт-Петербург", "Новосибирск", "Екатеринбург", "Нижний Новгород"]
+    notes = "Клиент просит вернуть деньги за заказ: товар пришёл повреждённым"
+    path = tmp_path / "cp1251.csv"
+    text = "город,заметка\n" + "".join(f"{c},{notes} ({i})\n" for i, c in enumerate(cities))
+    path.write_bytes(text.encode("cp1251"))
+    assert load_table(path)["город"].to_list() == cities
+    assert file_note(path) == "read as cp1251 (not UTF-8)"
+
+
+def test_non_utf8_after_the_first_block_is_still_read(tmp_path: Path):
+    path = tmp_path / "late.csv"
+    body = "".join(f"row {i},plain\n" for i in range(20_000))
+    path.write_bytes(("name,city\n" + body + "José,Málaga\n").encode("cp1252"))
+    frame = load_table(path)
+    assert frame["name"][-1] == "José" and frame.height == 20_001
+
+
+def test_bytes_that_are_no_text_are_a_clear_error(tmp_path: Path):
+    path = tmp_path / "binary.csv"
+    path.write_bytes(bytes(range(256)) * 64)
+    with pytest.raises(DataError, match=r"binary.csv .*(not text|Save it as CSV UTF-8)"):
         load_table(path)
 
 

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
 
 from fastsheet.backend import Backend
 from fastsheet.cells import CellState
+from fastsheet.encoding import file_note
 from fastsheet.engine import ColumnEvent, Event
 from fastsheet.errors import FastsheetError, RuleError
 from fastsheet.project import SUFFIX, AppState, Project
@@ -376,6 +377,7 @@ class MainWindow(QMainWindow):
         except OSError as exc:
             self.show_error(f"Cannot open {path.name}: {exc.strerror or exc}")
             return
+        note = await loop.run_in_executor(None, file_note, prepared[1].data)
         model_problem = await self._use_project_model(prepared[1])
         try:
             self.session.install(*prepared)
@@ -386,7 +388,10 @@ class MainWindow(QMainWindow):
         self._install_sheet()
         if model_problem:
             self.show_error(model_problem)
-        self.statusBar().showMessage(f"Opened {path.name}", 4000)
+        if note:  # what was assumed about the file, e.g. "read as cp1252 (not UTF-8)"
+            self.statusBar().showMessage(f"Opened {path.name} · {note}", 15000)
+        else:
+            self.statusBar().showMessage(f"Opened {path.name}", 4000)
         self.opened.emit()
 
     async def _use_project_model(self, project: Project) -> str | None:

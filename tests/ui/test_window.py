@@ -176,6 +176,16 @@ def test_a_project_opens_with_its_saved_model_or_says_why_not(
     run(loop, window.session.evaluator.wait_idle())
 
 
+def test_a_windows_csv_opens_and_the_status_bar_says_what_was_assumed(app, tmp_path):
+    window, _, loop = app
+    path = tmp_path / "excel.csv"
+    path.write_bytes("name,city\nJosé Müller,Zürich\nFrançois,Genève\n".encode("cp1252"))
+    open_file(window, loop, path)
+    assert window.last_error() is None
+    assert window.session.frame["city"].to_list() == ["Zürich", "Genève"]
+    assert "read as cp1252 (not UTF-8)" in window.statusBar().currentMessage()
+
+
 def test_a_bad_file_shows_an_error_and_keeps_the_current_sheet(app, reviews_csv, qtbot, tmp_path):
     window, _, loop = app
     open_file(window, loop, reviews_csv)
