@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import os
 import tempfile
@@ -173,10 +174,22 @@ def record_columns(
     return [c for c in frame_columns if c not in excluded]
 
 
+def _nested_text(value: object) -> str:
+    """A deeper nested value (a list of structs, …) as JSON text."""
+    if isinstance(value, pl.Series):
+        value = value.to_list()
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 def _cell_text(name: str, dtype: pl.DataType) -> pl.Expr:
     col = pl.col(name)
-    if dtype.is_nested() or dtype == pl.Object:
-        text = col.map_elements(str, return_dtype=pl.String)
+    if isinstance(dtype, pl.Struct):
+        text = col.struct.json_encode()  # {"k":1,"v":"a"}
+    elif isinstance(dtype, pl.List | pl.Array) and not dtype.inner.is_nested():
+        text = col.cast(pl.List(dtype.inner)).list.eval(pl.element().cast(pl.String))
+        text = text.list.join(", ")  # x, y
+    elif dtype.is_nested() or dtype == pl.Object:
+        text = col.map_elements(_nested_text, return_dtype=pl.String)
     elif dtype == pl.String:
         text = col
     else:

@@ -171,3 +171,29 @@ def test_a_million_rows_load_and_records_slice(tmp_path: Path):
     frame = load_table(path)
     assert frame.height == n
     assert records(frame, ["id", "text"], rows=[999_999]) == ["id: 999999\ntext: row"]
+
+
+def test_wide_duplicate_named_and_nested_files_open(tmp_path: Path):
+    wide = tmp_path / "wide.csv"
+    wide.write_text(
+        ",".join(f"c{i}" for i in range(2000)) + "\n" + ",".join(map(str, range(2000))) + "\n"
+    )
+    assert load_table(wide).shape == (1, 2000)
+    dup = tmp_path / "dup.csv"
+    dup.write_text("a,b,a\n1,2,3\n")
+    names = load_table(dup).columns
+    assert len(set(names)) == 3 and names[:2] == ["a", "b"]  # the second "a" is renamed
+    nested = tmp_path / "nested.parquet"
+    pl.DataFrame(
+        {
+            "id": [1, 2],
+            "tags": [["x", "y"], None],
+            "meta": [{"k": 1, "v": "a"}, {"k": 2, "v": "b"}],
+            "deep": [[{"a": 1}], [{"a": 2}, {"a": 3}]],
+        }
+    ).write_parquet(nested)
+    frame = load_table(nested)
+    assert records(frame, list(frame.columns), [0, 1]) == [
+        'id: 1\ntags: x, y\nmeta: {"k":1,"v":"a"}\ndeep: [{"a": 1}]',
+        'id: 2\ntags: \nmeta: {"k":2,"v":"b"}\ndeep: [{"a": 2}, {"a": 3}]',
+    ]
