@@ -32,7 +32,7 @@ from fastsheet.cells import Answer, Cell
 from fastsheet.errors import FastsheetError, RuleError
 from fastsheet.history import Diff, Generation, History, decision_codes
 from fastsheet.labels import label_array
-from fastsheet.results import ERROR, RUNNING, ResultColumn
+from fastsheet.results import DONE, ERROR, RUNNING, ResultColumn
 from fastsheet.rules import Kind, Rule
 from fastsheet.runner import RuleRunner, example_rows, teaching_input
 from fastsheet.schedule import Schedule, Task
@@ -599,12 +599,13 @@ class Evaluator:
         rows = column.held_rows
         if rows is None or column.held_labels is None:
             return None
-        done = column.result.done_mask()[rows]
+        result = column.result
+        done = result.state[rows] == DONE  # only the labeled rows: this runs per batch
         n = int(done.sum())
         grown = n >= column.held_at * 1.1 + 8 or (n == len(rows) and n != column.held_at)
         if n >= MIN_HELD_OUT and (column.held_fit is None or grown):
             column.held_at = n
-            p = np.where(done, column.result.p_yes()[rows], np.nan)
+            p = np.where(done, result.probs[rows, 0], np.nan)
             column.held_fit = held_out_calibration(p, column.held_labels)
         return column.held_fit
 
