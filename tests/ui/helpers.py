@@ -30,3 +30,11 @@ def type_rule(window, qtbot, text: str) -> None:
     editor.selectAll()
     qtbot.keyClick(editor, Qt.Key.Key_Delete)
     qtbot.keyClicks(editor, text)
+
+
+def sheet_with_rule(window, loop, qtbot, path: Path, text: str) -> None:
+    """Open `path`, add a flag column, type `text` into it, and wait until it is judged."""
+    open_file(window, loop, path)
+    window.add_rule()
+    type_rule(window, qtbot, text)
+    settle(window, loop, qtbot)

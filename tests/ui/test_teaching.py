@@ -6,15 +6,12 @@ import numpy as np
 from PySide6.QtCore import QPoint, Qt
 
 from fastsheet.calibrate import Mode
-from tests.ui.helpers import open_file, run, settle, type_rule
+from tests.ui.helpers import run, settle, sheet_with_rule
 
 
 def test_marking_cells_with_y_and_n_teaches_the_rule(app, reviews_csv, qtbot):
     window, _, loop = app
-    open_file(window, loop, reviews_csv)
-    window.add_rule()
-    type_rule(window, qtbot, "The review is positive.")
-    settle(window, loop, qtbot)
+    sheet_with_rule(window, loop, qtbot, reviews_csv, "The review is positive.")
     model = window.model
     col = model.rule_column_index("flag")
     before = {r: model.index(r, col).data() for r in range(4)}
@@ -56,10 +53,7 @@ def test_marking_cells_with_y_and_n_teaches_the_rule(app, reviews_csv, qtbot):
 
 def test_dragging_the_threshold_re_decides_without_the_model(app, reviews_csv, qtbot):
     window, backend, loop = app
-    open_file(window, loop, reviews_csv)
-    window.add_rule()
-    type_rule(window, qtbot, "The review is positive.")
-    settle(window, loop, qtbot)
+    sheet_with_rule(window, loop, qtbot, reviews_csv, "The review is positive.")
     histogram = window.summary.histogram
     assert histogram.isVisible()
     assert "Flag when p(yes) ≥" in window.summary.threshold_text.text()

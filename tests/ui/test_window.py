@@ -11,17 +11,14 @@ from PySide6.QtCore import Qt
 
 from fastsheet.project import Project, load_project, save_project
 from fastsheet.rules import Rule
-from tests.ui.helpers import open_file, run, settle, type_rule
+from tests.ui.helpers import open_file, run, settle, sheet_with_rule, type_rule
 from ui import theme
 from ui.app import SAMPLES, StallMeter, create_window
 
 
 def test_model_tester_passes_on_the_sheet_model(app, reviews_csv, qtbot, qtmodeltester):
     window, _, loop = app
-    open_file(window, loop, reviews_csv)
-    window.add_rule()
-    type_rule(window, qtbot, "The review is positive.")
-    settle(window, loop, qtbot)
+    sheet_with_rule(window, loop, qtbot, reviews_csv, "The review is positive.")
     qtmodeltester.check(window.model, force_py=True)
     window.model.sort(0, Qt.SortOrder.DescendingOrder)
     qtmodeltester.check(window.model, force_py=True)
@@ -66,10 +63,7 @@ def test_a_second_edit_replaces_the_first_generation(app, reviews_csv, qtbot):
 
 def test_flipped_rows_flash_then_settle_and_a_closed_sheet_leaves_no_timer(app, reviews_csv, qtbot):
     window, _, loop = app
-    open_file(window, loop, reviews_csv)
-    window.add_rule()
-    type_rule(window, qtbot, "The review is positive.")
-    settle(window, loop, qtbot)
+    sheet_with_rule(window, loop, qtbot, reviews_csv, "The review is positive.")
     type_rule(window, qtbot, "The review is negative.")
     settle(window, loop, qtbot)
     model = window.model
@@ -117,10 +111,7 @@ def test_open_export_save_and_reopen_restores_rules_and_results_from_the_cache(
     app, reviews_csv, qtbot, tmp_path
 ):
     window, backend, loop = app
-    open_file(window, loop, reviews_csv)
-    window.add_rule()
-    type_rule(window, qtbot, "The review is positive.")
-    settle(window, loop, qtbot)
+    sheet_with_rule(window, loop, qtbot, reviews_csv, "The review is positive.")
     window.session.set_gold("flag", "gold")  # taught from it, and it leaves the records
     run(loop, window.session.evaluator.wait_idle())
     exported = tmp_path / "out.parquet"
