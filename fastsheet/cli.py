@@ -16,6 +16,7 @@ from fastsheet.rules import Kind, Rule, parse_labels, parse_scale
 from fastsheet.runner import Progress, RuleRunner, default_calibration, evaluate, taught_runner
 from fastsheet.summary import agreement, gold_values, summarize
 from fastsheet.table import load_table, save_table
+from fastsheet.workbook import RuleReport, write_workbook
 
 log = logging.getLogger("fastsheet")
 
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--scale", metavar="LO-HI", default="1-5", help="for --kind score")
     ev.add_argument("--model", metavar="PATH", help="a .gguf file or catalogued model name")
     ev.add_argument("--gold", metavar="COLUMN", help="column of gold labels to calibrate and score")
-    ev.add_argument("--out", metavar="FILE", help="output .csv or .parquet")
+    ev.add_argument("--out", metavar="FILE", help="output .csv, .parquet or .xlsx")
     ev.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: all cores)")
     group = ev.add_mutually_exclusive_group()
     group.add_argument("--cache", metavar="PATH", help="result cache file")
@@ -125,8 +126,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         )
     rule.check_columns(frame.columns)
     out = Path(args.out) if args.out else Path(f"{Path(args.data).stem}.{rule.name}.csv")
-    if out.suffix.lower() not in (".csv", ".parquet"):
-        raise DataError(f"--out must end in .csv or .parquet, not {out.name}.")
+    if out.suffix.lower() not in (".csv", ".parquet", ".xlsx"):
+        raise DataError(f"--out must end in .csv, .parquet or .xlsx, not {out.name}.")
     if args.threads is not None and args.threads < 1:
         raise DataError("--threads must be at least 1.")
     model_path = resolve_model(args.model)
@@ -147,7 +148,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         result = evaluate(runner, on_progress=bar.update)
         bar.finish()
         calibration = default_calibration(runner, result, lesson, gold)
-        save_table(with_results(frame, result, calibration), out)
+        answered = with_results(frame, result, calibration)
+        if out.suffix.lower() == ".xlsx":
+            agreed = agreement(result, calibration, gold) if gold is not None else None
+            report = RuleReport.of(rule, summarize(result, calibration), agreed)
+            write_workbook(answered, out, [report])
+        else:
+            save_table(answered, out)
     finally:
         backend.close()
         cache.close()

@@ -24,6 +24,7 @@ from fastsheet.project import SUFFIX, AppState, Project, load_project, save_proj
 from fastsheet.results import with_results
 from fastsheet.rules import Kind, Rule
 from fastsheet.table import load_table, save_table
+from fastsheet.workbook import RuleReport, write_workbook
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +243,15 @@ class Session:
     # ----- files ------------------------------------------------------------------------------
 
     def export(self, path: Path) -> None:
-        """The data plus every rule column (NAME, NAME_p), as CSV or Parquet."""
+        """The data plus every rule column (NAME, NAME_p): CSV, Parquet, … or Excel."""
+        frame = self.results_frame()
+        if path.suffix.lower() == ".xlsx":
+            write_workbook(frame, path, self.reports())
+        else:
+            save_table(frame, path)
+
+    def results_frame(self) -> pl.DataFrame:
+        """The data with every rule column's answers and probabilities (and marks)."""
         ev = self._ev()
         frame = self._frame()
         for name in self.order:
@@ -252,7 +261,21 @@ class Session:
                 marks = ev.marks.get(name)
                 if marks:
                     frame = frame.with_columns(marks_column(column.rule, marks, frame.height))
-        save_table(frame, path)
+        return frame
+
+    def reports(self) -> list[RuleReport]:
+        """Per rule column: its text, count, share, label counts and agreement."""
+        ev = self._ev()
+        reports = []
+        for name in self.order:
+            column = ev.columns.get(name)
+            if column is None:
+                continue
+            if column.error:
+                reports.append(RuleReport(column.rule, f"error: {column.error}"))
+                continue
+            reports.append(RuleReport.of(column.rule, ev.summary(name), ev.agreement(name)))
+        return reports
 
     def save(self, path: Path) -> None:
         project = self._current_project()

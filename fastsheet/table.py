@@ -12,7 +12,7 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -143,11 +143,8 @@ def save_table(frame: pl.DataFrame, path: str | os.PathLike[str]) -> None:
     suffix = path.suffix.lower()
     if suffix not in WRITE_SUFFIXES:
         raise DataError(f"Cannot write {path.name}: use one of {', '.join(WRITE_SUFFIXES)}.")
-    if not path.parent.exists():
-        raise DataError(f"Folder {path.parent} does not exist.")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
-    try:
+
+    def write(tmp_name: str) -> None:
         if suffix in (".csv", ".tsv"):
             frame.write_csv(tmp_name, separator="\t" if suffix == ".tsv" else ",")
         elif suffix == ".parquet":
@@ -158,6 +155,18 @@ def save_table(frame: pl.DataFrame, path: str | os.PathLike[str]) -> None:
             frame.write_ndjson(tmp_name)
         else:
             frame.write_ipc(tmp_name)
+
+    atomic_write(path, write)
+
+
+def atomic_write(path: Path, write: Callable[[str], None]) -> None:
+    """Call `write` on a temporary file beside `path`, then move it into place."""
+    if not path.parent.exists():
+        raise DataError(f"Folder {path.parent} does not exist.")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp_name)
         os.replace(tmp_name, path)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
@@ -181,15 +190,31 @@ def _nested_text(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _cell_text(name: str, dtype: pl.DataType) -> pl.Expr:
+def _nested_expr(name: str, dtype: pl.DataType) -> pl.Expr:
+    """A nested column (list, struct, object) as readable text."""
     col = pl.col(name)
     if isinstance(dtype, pl.Struct):
-        text = col.struct.json_encode()  # {"k":1,"v":"a"}
-    elif isinstance(dtype, pl.List | pl.Array) and not dtype.inner.is_nested():
+        return col.struct.json_encode()  # {"k":1,"v":"a"}
+    if isinstance(dtype, pl.List | pl.Array) and not dtype.inner.is_nested():
         text = col.cast(pl.List(dtype.inner)).list.eval(pl.element().cast(pl.String))
-        text = text.list.join(", ")  # x, y
-    elif dtype.is_nested() or dtype == pl.Object:
-        text = col.map_elements(_nested_text, return_dtype=pl.String)
+        return text.list.join(", ")  # x, y
+    return col.map_elements(_nested_text, return_dtype=pl.String)
+
+
+def nested_as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """The frame with nested columns as text, for formats that hold only flat cells."""
+    nested = [
+        _nested_expr(name, dtype).alias(name)
+        for name, dtype in frame.schema.items()
+        if dtype.is_nested() or dtype == pl.Object
+    ]
+    return frame.with_columns(nested) if nested else frame
+
+
+def _cell_text(name: str, dtype: pl.DataType) -> pl.Expr:
+    col = pl.col(name)
+    if dtype.is_nested() or dtype == pl.Object:
+        text = _nested_expr(name, dtype)
     elif dtype == pl.String:
         text = col
     else:

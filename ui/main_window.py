@@ -14,6 +14,7 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QFontMetrics,
+    QGuiApplication,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
@@ -49,8 +50,11 @@ from fastsheet.summary import default_breakdown
 from fastsheet.table import READ_SUFFIXES
 from fastsheet.teach import MIN_LABELS
 from ui import theme
+from ui.clipboard import copy_selection, save_pasted_sheet
+from ui.find_bar import FindBar
 from ui.formula_bar import FormulaBar
 from ui.history_panel import HistoryPanel
+from ui.navigator import Navigator
 from ui.sheet_model import FILTERS, SheetModel, cell_of
 from ui.summary_panel import SummaryPanel
 from ui.welcome import WelcomeView
@@ -114,6 +118,7 @@ class MainWindow(QMainWindow):
         self.welcome = WelcomeView(self.samples, self.state)
         self.welcome.openRequested.connect(lambda p: self.open_path(Path(p)))
         self.welcome.browseRequested.connect(self.open_dialog)
+        self.welcome.pasteRequested.connect(self.paste_as_sheet)
 
         self.formula = FormulaBar()
         self.formula.ruleChanged.connect(self._formula_changed)
@@ -139,8 +144,12 @@ class MainWindow(QMainWindow):
             "✘ The answer is wrong", "N", lambda: self.mark_selected(right=False)
         )
         self.act_clear_mark = self._table_action("Clear mark", "U", self.clear_marks)
+        self.act_copy = self._table_action("Copy", "Ctrl+C", self.copy_selection)
+        self.act_select_all = self._table_action("Select all", "Ctrl+A", self.table.selectAll)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._cell_menu)
+        self.find_bar = FindBar()
+        self.navigator = Navigator(self.table, self.find_bar, lambda: self.session)
 
         self.summary = SummaryPanel()
         self.summary.showDisagreements.connect(self._show_disagreements)
@@ -167,6 +176,7 @@ class MainWindow(QMainWindow):
         v.setContentsMargins(0, 0, 0, 0)
         v.setSpacing(0)
         v.addWidget(self.formula)
+        v.addWidget(self.find_bar)
         v.addWidget(splitter, 1)
 
         self.stack = QStackedWidget()
@@ -213,7 +223,7 @@ class MainWindow(QMainWindow):
             "Export…",
             "Ctrl+E",
             self.export_dialog,
-            "Export the data with results to CSV or Parquet",
+            "Export the data with results to CSV, Excel or Parquet",
         )
         self.act_add = action(
             "+ Rule column",
@@ -242,6 +252,16 @@ class MainWindow(QMainWindow):
         self.act_focus = action(
             "Edit rule", "Ctrl+L", lambda: self.formula.editor.setFocus(), "Focus the formula bar"
         )
+        self.act_paste_sheet = action(
+            "New sheet from clipboard",
+            "Ctrl+Shift+V",
+            self.paste_as_sheet,
+            "Make a sheet from cells copied in Excel or Sheets",
+        )
+        self.act_find = action(
+            "Find…", QKeySequence.StandardKey.Find, self.find_bar.open_bar, "Find in any column"
+        )
+        self.act_goto = action("Go to row…", "Ctrl+G", self.go_to_dialog, "Go to a row number")
 
         bar.addAction(self.act_open)
         bar.addAction(self.act_save)
@@ -299,6 +319,13 @@ class MainWindow(QMainWindow):
         self.recent_menu.aboutToShow.connect(self._fill_recent)
         file_menu.addSeparator()
         file_menu.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
+        edit_menu = self.menuBar().addMenu("&Edit")
+        for a in (self.act_copy, self.act_select_all, self.act_paste_sheet):
+            edit_menu.addAction(a)
+        edit_menu.addSeparator()
+        edit_menu.addAction(self.act_find)
+        edit_menu.addAction(self.act_goto)
+        file_menu.insertAction(self.act_export, self.act_paste_sheet)
         rule_menu = self.menuBar().addMenu("&Rule")
         rule_menu.addAction(self.act_add)
         rule_menu.addMenu(add_menu).setText("Add column of kind")
@@ -316,6 +343,10 @@ class MainWindow(QMainWindow):
             self.act_delete,
             self.act_left,
             self.act_right,
+            self.act_copy,
+            self.act_select_all,
+            self.act_find,
+            self.act_goto,
         ):
             a.setEnabled(enabled)
         self.filter.setEnabled(enabled)
@@ -427,6 +458,7 @@ class MainWindow(QMainWindow):
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
         self.table.setSortingEnabled(True)
         self.table.selectionModel().currentChanged.connect(self._current_changed)
+        self.navigator.attach(self.model)
         self.model.visibleRowsChanged.connect(self._visible_timer.start)
         self._unsubscribe = session.evaluator.subscribe(self._on_event)
         self.setWindowTitle(
@@ -748,13 +780,16 @@ class MainWindow(QMainWindow):
         menu.exec(self.table.viewport().mapToGlobal(rect.bottomLeft()))
 
     def _cell_menu(self, pos) -> None:
-        if self._marking_target() is None:
+        if self.model is None:
             return
         menu = QMenu(self)
-        menu.addAction(self.act_right_answer)
-        menu.addAction(self.act_wrong_answer)
-        menu.addSeparator()
-        menu.addAction(self.act_clear_mark)
+        menu.addAction(self.act_copy)
+        if self._marking_target() is not None:
+            menu.addSeparator()
+            menu.addAction(self.act_right_answer)
+            menu.addAction(self.act_wrong_answer)
+            menu.addSeparator()
+            menu.addAction(self.act_clear_mark)
         menu.exec(self.table.viewport().mapToGlobal(pos))
 
     def _threshold_dragged(self, threshold: float) -> None:
@@ -803,6 +838,7 @@ class MainWindow(QMainWindow):
         if self.model is None:
             return
         self.model.on_event(event)
+        self.navigator.results_changed()
         started = isinstance(event, ColumnEvent) and event.kind == "started"
         if started and self.model.has_rule(event.column):
             col = self.model.rule_column_index(event.column)
@@ -880,6 +916,42 @@ class MainWindow(QMainWindow):
             column.taught_from,
         )
 
+    # ----- clipboard and navigation ----------------------------------------------------------
+
+    def copy_selection(self) -> None:
+        if self.model is None or self.session is None or self.session.evaluator is None:
+            return
+        self.statusBar().showMessage(
+            copy_selection(self.session, self.model, self.table.selectionModel()), 4000
+        )
+
+    def paste_as_sheet(self) -> asyncio.Task | None:
+        """A new sheet from a range copied in Excel or Sheets (saved under the app's folder)."""
+        text = QGuiApplication.clipboard().text()
+        try:
+            path = save_pasted_sheet(text, self.state.folder / "pasted")
+        except FastsheetError as exc:
+            self.show_error(str(exc))
+            return None
+        except OSError as exc:
+            self.show_error(f"Could not keep the pasted sheet: {exc.strerror or exc}")
+            return None
+        return self.open_path(path)
+
+    def go_to_dialog(self) -> None:
+        if self.model is None or self.session.frame is None:
+            return
+        total = self.session.frame.height
+        number, ok = QInputDialog.getInt(self, "Go to row", f"Row (1–{total:,}):", 1, 1, total)
+        if ok:
+            self.go_to_row(number)
+
+    def go_to_row(self, number: int) -> bool:
+        problem = self.navigator.go_to_row(number)
+        if problem:
+            self.statusBar().showMessage(problem, 6000)
+        return problem is None
+
     # ----- files ----------------------------------------------------------------------------------
 
     def open_dialog(self) -> None:
@@ -917,7 +989,7 @@ class MainWindow(QMainWindow):
             self.session.project.data.with_name(self.session.project.data.stem + "_results.csv")
         )
         path, _ = QFileDialog.getSaveFileName(
-            self, "Export results", start, "CSV (*.csv);;Parquet (*.parquet)"
+            self, "Export results", start, "CSV (*.csv);;Excel (*.xlsx);;Parquet (*.parquet)"
         )
         if path:
             self.export(Path(path))

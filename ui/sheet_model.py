@@ -58,6 +58,7 @@ class SheetModel(QAbstractTableModel):
         self._dirty: dict[str, set[int]] = {}
         self._whole: set[str] = set()
         self._flash: dict[tuple[str, int], float] = {}
+        self._found: dict[str, np.ndarray] = {}  # search matches: column -> mask over row ids
         self._blocks: dict[int, dict[str, list[str]]] = {}  # view block -> column -> text
         self._cells: dict[tuple[str, int], Cell] = {}  # memo until the next update
         self._flush_timer = QTimer(self)
@@ -160,6 +161,24 @@ class SheetModel(QAbstractTableModel):
     def view_rows(self) -> np.ndarray:
         return self._rows
 
+    def view_positions(self, row_ids: np.ndarray) -> np.ndarray:
+        """The view row of each row id; -1 where the filter hides it."""
+        return self._pos[row_ids]
+
+    def set_found(self, masks: dict[str, np.ndarray]) -> None:
+        """Highlight the cells a search found (per column name, a mask over row ids)."""
+        self._found = masks
+        if self._layout and len(self._rows):
+            self.dataChanged.emit(
+                self.index(0, 0),
+                self.index(len(self._rows) - 1, len(self._layout) - 1),
+                [Qt.ItemDataRole.BackgroundRole],
+            )
+
+    def _is_found(self, name: str, row: int) -> bool:
+        mask = self._found.get(name)
+        return mask is not None and row < len(mask) and bool(mask[row])
+
     # ----- Qt model API ------------------------------------------------------------------
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
@@ -223,6 +242,8 @@ class SheetModel(QAbstractTableModel):
                 "float",
             ):
                 return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if role == Qt.ItemDataRole.BackgroundRole and self._is_found(name, row):
+                return theme.found_brush()
             if role == Qt.ItemDataRole.ToolTipRole:
                 value = self._series[name][row]
                 text = _display(value)
@@ -242,6 +263,8 @@ class SheetModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             return theme.cell_tooltip(cell, rule)
         if role == Qt.ItemDataRole.BackgroundRole:
+            if self._is_found(name, row):
+                return theme.found_brush()
             return theme.cell_background(cell, rule, flashing=self._is_flashing(name, row))
         if role == Qt.ItemDataRole.ForegroundRole:
             return theme.cell_foreground(cell)
@@ -256,6 +279,8 @@ class SheetModel(QAbstractTableModel):
         marks = self.session.marks(name)
         if role == Qt.ItemDataRole.DisplayRole:
             return theme.label_text(marks.get(row), column.rule) if row in marks else ""
+        if role == Qt.ItemDataRole.BackgroundRole and self._is_found(name + LABELS_SUFFIX, row):
+            return theme.found_brush()
         if role == Qt.ItemDataRole.ForegroundRole:
             return theme.accent()
         return None

@@ -84,6 +84,11 @@ def flash_color() -> QColor:
     return QColor("#6b5a12") if dark() else QColor("#fff2a8")
 
 
+def found_brush() -> QBrush:
+    """The highlight of a cell that matches the search."""
+    return QBrush(QColor("#8a5a00") if dark() else QColor("#ffd08a"))
+
+
 def cell_background(cell: Cell, rule: Rule, flashing: bool = False) -> QBrush | None:
     is_dark = dark()
     if flashing:

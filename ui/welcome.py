@@ -31,6 +31,7 @@ SAMPLES = (
 class WelcomeView(QWidget):
     openRequested = Signal(str)
     browseRequested = Signal()
+    pasteRequested = Signal()
 
     def __init__(self, samples: Path, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -55,6 +56,9 @@ class WelcomeView(QWidget):
             "Open a file…   (CSV, TSV, Parquet, JSON, Arrow, Excel, .fastsheet)"
         )
         open_button.clicked.connect(self.browseRequested)
+        paste_button = QPushButton("New sheet from clipboard   (cells copied in Excel or Sheets)")
+        paste_button.setToolTip("Ctrl+Shift+V")
+        paste_button.clicked.connect(self.pasteRequested)
         self.restore = QPushButton("Restore your last session (autosaved rules)")
         self.restore.setObjectName("restoreButton")
         self.restore.clicked.connect(lambda: self.openRequested.emit(str(self.state.autosave_path)))
@@ -72,6 +76,7 @@ class WelcomeView(QWidget):
         v.addSpacing(8)
         v.addWidget(self.restore)
         v.addWidget(open_button)
+        v.addWidget(paste_button)
         v.addSpacing(16)
         v.addWidget(QLabel("Recent files"))
         v.addWidget(self.recent, 1)
