@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint models bench clean
+.PHONY: run test lint models bench clean install-desktop uninstall-desktop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,19 @@ test: models lint
 
 bench: models
 	$(BIN)/python -m bench
+
+# a launcher entry and icon for this checkout (Linux, XDG); undo with uninstall-desktop
+DATA_HOME ?= $(or $(XDG_DATA_HOME),$(HOME)/.local/share)
+install-desktop: $(STAMP)
+	mkdir -p $(DATA_HOME)/applications $(DATA_HOME)/icons/hicolor/scalable/apps $(DATA_HOME)/icons/hicolor/256x256/apps
+	sed 's|@BIN@|$(abspath $(BIN))|' resources/fastsheet.desktop.in > $(DATA_HOME)/applications/fastsheet.desktop
+	cp resources/fastsheet.svg $(DATA_HOME)/icons/hicolor/scalable/apps/fastsheet.svg
+	cp resources/fastsheet.png $(DATA_HOME)/icons/hicolor/256x256/apps/fastsheet.png
+	if command -v update-desktop-database >/dev/null; then update-desktop-database $(DATA_HOME)/applications; fi
+	@echo "installed $(DATA_HOME)/applications/fastsheet.desktop"
+
+uninstall-desktop:
+	rm -f $(DATA_HOME)/applications/fastsheet.desktop $(DATA_HOME)/icons/hicolor/scalable/apps/fastsheet.svg $(DATA_HOME)/icons/hicolor/256x256/apps/fastsheet.png
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -53,7 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     be.add_argument("--quick", action="store_true", help="a smaller run")
 
     op = sub.add_parser("open", help="open a data file or .fastsheet project in the app")
-    op.add_argument("file")
+    op.add_argument("file", nargs="?", help="omit to start on the welcome view")
     op.add_argument("--model", metavar="PATH", help="a .gguf file or catalogued model name")
 
     sh = sub.add_parser("shot", help="screenshot the app on DATA with a rule (offscreen)")

@@ -21,6 +21,7 @@ log = logging.getLogger(__name__)
 SUFFIX = ".fastsheet"
 FORMAT_VERSION = 2  # 2: labels belong to each rule (gold column, marks, threshold)
 RECENT_LIMIT = 10
+LAYOUT_LIMIT = 200  # projects whose window layout is remembered
 
 
 @dataclass
@@ -120,12 +121,13 @@ def load_project(path: Path) -> Project:
 
 
 class AppState:
-    """Recent files and the autosave, in the user's cache folder."""
+    """Recent files, window layouts and the autosave, in the user's cache folder."""
 
     def __init__(self, folder: Path | None = None) -> None:
         self.folder = folder or cache_dir()
         self.folder.mkdir(parents=True, exist_ok=True)
         self._recent_file = self.folder / "recent.json"
+        self._layout_file = self.folder / "layouts.json"
 
     @property
     def autosave_path(self) -> Path:
@@ -145,6 +147,28 @@ class AppState:
             self._recent_file.write_text(json.dumps([str(p) for p in items[:RECENT_LIMIT]]))
         except OSError as exc:
             log.warning("could not remember recent files: %s", exc)
+
+    def layout(self, key: Path) -> dict:
+        """How the window was arranged for this project or file (empty if never saved)."""
+        entry = self._layouts().get(str(key.resolve()))
+        return entry if isinstance(entry, dict) else {}
+
+    def set_layout(self, key: Path, layout: dict) -> None:
+        layouts = self._layouts()
+        layouts.pop(str(key.resolve()), None)
+        layouts[str(key.resolve())] = layout  # newest last; the oldest are dropped
+        kept = dict(list(layouts.items())[-LAYOUT_LIMIT:])
+        try:
+            self._layout_file.write_text(json.dumps(kept), encoding="utf-8")
+        except OSError as exc:
+            log.warning("could not remember the window layout: %s", exc)
+
+    def _layouts(self) -> dict:
+        try:
+            data = json.loads(self._layout_file.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
 
     def autosave(self, project: Project) -> None:
         try:

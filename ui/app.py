@@ -10,7 +10,8 @@ import time
 from pathlib import Path
 
 import qasync
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
 from fastsheet.cache import ResultCache
@@ -19,12 +20,13 @@ from fastsheet.paths import PROJECT_ROOT, default_cache_path
 from fastsheet.project import AppState
 from fastsheet.rules import Kind, Rule, parse_labels, parse_scale
 from fastsheet.session import Session
+from ui import palette
 from ui.main_window import MainWindow, model_text
 
 log = logging.getLogger(__name__)
 
 SAMPLES = PROJECT_ROOT / "resources" / "samples"
-STYLE = PROJECT_ROOT / "resources" / "style.qss"
+ICON = PROJECT_ROOT / "resources" / "fastsheet.svg"
 
 
 class StallMeter:
@@ -53,10 +55,18 @@ class StallMeter:
 
 
 def application() -> QApplication:
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    """The app: HiDPI scaling without rounding, the desktop's light or dark palette, icon."""
+    app = QApplication.instance()
+    if app is None:
+        QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+            Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+        )
+        app = QApplication(sys.argv[:1])
     app.setApplicationName("fastsheet")
-    if STYLE.exists():
-        app.setStyleSheet(STYLE.read_text(encoding="utf-8"))
+    app.setDesktopFileName("fastsheet")
+    app.setWindowIcon(QIcon(str(ICON)))
+    palette.apply(app)  # with the stylesheet
+    palette.follow_system(app)
     return app
 
 
@@ -151,6 +161,7 @@ def shot(
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     window = create_window()
+    window.remember_layouts = False  # the same frame every time, and the user's layouts untouched
     window.show()
     result = {"code": 0}
 

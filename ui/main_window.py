@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
         self._selected: str | None = None
         self._last_error: str | None = None
         self._pending: list[asyncio.Task] = []
+        self.remember_layouts = True  # window layout per project (off for screenshots)
         self.setWindowTitle("fastsheet")
         self.setAcceptDrops(True)
         self.resize(1360, 820)
@@ -128,7 +129,9 @@ class MainWindow(QMainWindow):
         self.table.setSortingEnabled(True)
         self.table.setWordWrap(False)
         self.table.setAlternatingRowColors(True)
-        self.table.verticalHeader().setDefaultSectionSize(26)
+        self.table.verticalHeader().setDefaultSectionSize(
+            max(26, self.table.fontMetrics().height() + 10)  # large fonts and HiDPI
+        )
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.horizontalHeader().setDefaultSectionSize(140)
         self.table.horizontalHeader().setMinimumSectionSize(60)
@@ -165,7 +168,7 @@ class MainWindow(QMainWindow):
         side.setMinimumWidth(300)
         self.side = side
 
-        splitter = QSplitter()
+        splitter = self.splitter = QSplitter()
         splitter.addWidget(self.table)
         splitter.addWidget(side)
         splitter.setStretchFactor(0, 1)
@@ -410,6 +413,7 @@ class MainWindow(QMainWindow):
             return
         note = await loop.run_in_executor(None, file_note, prepared[1].data)
         model_problem = await self._use_project_model(prepared[1])
+        self.remember_layout()  # of the sheet being replaced
         try:
             self.session.install(*prepared)
         except FastsheetError as exc:
@@ -469,6 +473,7 @@ class MainWindow(QMainWindow):
         self.stack.setCurrentIndex(1)
         self._set_sheet_actions(True)
         self._select(session.order[0] if session.order else None)
+        self._restore_layout()
         self._visible_timer.start()
 
     def _size_columns(self) -> None:
@@ -510,12 +515,64 @@ class MainWindow(QMainWindow):
     def _columns_changed(self) -> None:
         if self.model is None:
             return
+        widths = self._column_widths()  # what the user sized stays so
         self.model.columns_changed()
         names = list(self.session.frame.columns) + list(self.session.order)
         self.formula.set_columns(names)
         self.summary.set_columns(names, self._breakdown_default)
         self._size_columns()
+        self._apply_widths(widths)
         self._refresh_panels()
+
+    def _column_widths(self) -> dict[str, int]:
+        if self.model is None:
+            return {}
+        header = self.table.horizontalHeader()
+        return {
+            self.model.column_name(c): header.sectionSize(c)
+            for c in range(self.model.columnCount())
+        }
+
+    def _apply_widths(self, widths: dict[str, int]) -> None:
+        header = self.table.horizontalHeader()
+        for col in range(self.model.columnCount()):
+            width = widths.get(self.model.column_name(col))
+            if isinstance(width, int) and 20 <= width <= 4000:
+                header.resizeSection(col, width)
+
+    # ----- layout per project ---------------------------------------------------------------
+
+    def _layout_key(self) -> Path | None:
+        project = self.session.project if self.session is not None else None
+        if project is None or self.model is None or not self.remember_layouts:
+            return None
+        return project.path or project.data
+
+    def remember_layout(self) -> None:
+        """Window geometry, splitter and column widths, kept for this project or file."""
+        key = self._layout_key()
+        if key is None:
+            return
+        self.state.set_layout(
+            key,
+            {
+                "geometry": bytes(self.saveGeometry().toBase64()).decode("ascii"),
+                "splitter": self.splitter.sizes(),
+                "widths": self._column_widths(),
+            },
+        )
+
+    def _restore_layout(self) -> None:
+        key = self._layout_key()
+        layout = self.state.layout(key) if key is not None else {}
+        if isinstance(layout.get("geometry"), str):
+            self.restoreGeometry(QByteArray.fromBase64(layout["geometry"].encode("ascii")))
+            self.layout().activate()  # the new size reaches the splitter before its sizes
+        sizes = layout.get("splitter")
+        if isinstance(sizes, list) and len(sizes) == 2 and all(isinstance(v, int) for v in sizes):
+            self.splitter.setSizes(sizes)
+        if isinstance(layout.get("widths"), dict):
+            self._apply_widths(layout["widths"])
 
     # ----- rule columns -----------------------------------------------------------------------------
 
@@ -980,6 +1037,7 @@ class MainWindow(QMainWindow):
             self.show_error(f"Could not save {path.name}: {exc}")
             return
         self.setWindowTitle(f"fastsheet — {path.name}")
+        self.remember_layout()  # now under the project's own name
         self.statusBar().showMessage(f"Saved {path}", 4000)
 
     def export_dialog(self) -> None:
@@ -1080,6 +1138,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self.formula.flush()
+        self.remember_layout()
         self._teach_timer.stop()
         if self.session is not None:
             self.session.close()

@@ -112,9 +112,9 @@ def cell_background(cell: Cell, rule: Rule, flashing: bool = False) -> QBrush | 
 
 def cell_foreground(cell: Cell) -> QBrush | None:
     if cell.state in (CellState.PENDING, CellState.RUNNING):
-        return QBrush(QColor("#8b8d98"))
+        return QBrush(QColor("#9a9ea8") if dark() else QColor("#60646c"))
     if cell.state is CellState.ERROR:
-        return QBrush(QColor("#ff9592") if dark() else QColor("#ce2c31"))
+        return QBrush(QColor("#ff9592") if dark() else QColor("#a51d22"))
     return None
 
 
