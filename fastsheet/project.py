@@ -85,16 +85,23 @@ def load_project(path: Path) -> Project:
         raise DataError(f"No such project: {path}") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise DataError(f"{path.name} is not a fastsheet project (not valid JSON: {exc}).") from exc
-    if not isinstance(raw, dict) or "data" not in raw:
+    if not isinstance(raw, dict) or not isinstance(raw.get("data"), str) or not raw["data"]:
         raise DataError(f"{path.name} is not a fastsheet project (no data file named).")
-    if int(raw.get("fastsheet", 1)) > FORMAT_VERSION:
+    version = raw.get("fastsheet", 1)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise DataError(f"{path.name} is not a fastsheet project (bad format version).")
+    if version > FORMAT_VERSION:
         raise DataError(f"{path.name} was saved by a newer fastsheet: update to open it.")
+    rules = raw.get("rules", [])
+    model = raw.get("model")
+    if not isinstance(rules, list) or not (model is None or isinstance(model, str)):
+        raise DataError(f"{path.name} is malformed: its rules or model are not readable.")
     data = Path(raw["data"])
     if not data.is_absolute():
         data = (path.parent / data).resolve()
     legacy_gold = raw.get("gold")  # format 1: one gold column for every rule
-    project = Project(data=data, model=raw.get("model"), path=path)
-    for item in raw.get("rules", []):
+    project = Project(data=data, model=model, path=path)
+    for item in rules:
         try:
             rule = Rule(
                 text=item["text"],
