@@ -542,8 +542,8 @@ class Evaluator:
         if column is None or not rows:
             self._check_idle()
             return
+        column.finished += column.result.unfinished(rows)
         column.result.set_answers(rows, answers)
-        column.finished += len(rows)
         if column.rule.kind is Kind.FLAG:
             self._recalibrate(column)
         cells = column.result.cells(rows, column.calibration)
@@ -620,8 +620,8 @@ class Evaluator:
                 return
             self._emit(ColumnEvent(task.column, task.generation, "warning", message))
             return
+        column.finished += column.result.unfinished(rows)
         column.result.set_error(rows, message)
-        column.finished += len(rows)
         cells = column.result.cells(rows, column.calibration)
         self._emit(Update(task.column, task.generation, tuple(rows), cells, "error"))
         self._maybe_complete(column)
@@ -629,6 +629,11 @@ class Evaluator:
     def _maybe_complete(self, column: Column) -> None:
         if column.finished < len(column.result) or column.completed_at is not None:
             return
+        if column.unlabeled is not None and column.unlabeled_at < column.finished:
+            # the last fit saw only part of the column: fit on all of it, so the final
+            # decisions do not depend on the order the rows arrived in
+            column.unlabeled = None
+            self._recalibrate(column)
         column.completed_at = time.perf_counter()
         name = column.rule.name
         values, _ = column.result.decide(column.calibration)

@@ -56,6 +56,11 @@ class ResultColumn:
         for row in rows:
             self.errors[row] = message
 
+    def unfinished(self, rows: Sequence[int]) -> int:
+        """How many of `rows` (each counted once) are neither done nor failed yet."""
+        state = self.state[np.unique(np.asarray(rows, dtype=np.int64))]
+        return int(np.count_nonzero((state != DONE) & (state != ERROR)))
+
     def done_mask(self) -> np.ndarray:
         return self.state == DONE
 

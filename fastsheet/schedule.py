@@ -75,7 +75,10 @@ class Schedule:
     def start(self, name: str, generation: int, ready: bool) -> None:
         with self.lock:
             plan = ColumnPlan(name, generation, self.n, ready=ready)
-            plan.cache_order = np.concatenate([self.visible, self.order])
+            # visible rows first, then the rest of the random order: each row once, or a
+            # visible row's cache hit would count twice and a row would never be judged
+            first = unique_in_order(self.visible)
+            plan.cache_order = np.concatenate([first, self.order[~np.isin(self.order, first)]])
             self.columns[name] = plan
             self.epoch += 1
             self.wakeup.notify_all()
@@ -106,7 +109,7 @@ class Schedule:
         with self.lock:
             plan = self.columns.get(name)
             if plan and plan.generation == generation:
-                idx = np.asarray(rows, dtype=np.int64)
+                idx = np.unique(np.asarray(rows, dtype=np.int64))
                 plan.left -= int(np.count_nonzero(~plan.taken[idx]))
                 plan.taken[idx] = True
 
@@ -115,7 +118,7 @@ class Schedule:
         with self.lock:
             plan = self.columns.get(name)
             if plan and plan.generation == generation:
-                idx = np.asarray(rows, dtype=np.int64)
+                idx = np.unique(np.asarray(rows, dtype=np.int64))
                 plan.left += int(np.count_nonzero(plan.taken[idx]))
                 plan.taken[idx] = False
 
@@ -182,3 +185,9 @@ class Schedule:
         plan.left -= len(picked)
         plan.batches += 1
         return picked
+
+
+def unique_in_order(rows: np.ndarray) -> np.ndarray:
+    """`rows` without repeats, in their first order."""
+    _, first = np.unique(rows, return_index=True)
+    return rows[np.sort(first)]
