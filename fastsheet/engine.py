@@ -129,7 +129,6 @@ class Evaluator:
         )
         self.columns: dict[str, Column] = {}
         self._listeners: list[Callable[[Event], None]] = []
-        self._runners: dict[tuple[str, int], RuleRunner] = {}
         self._next_generation = 1
         self._idle = asyncio.Event()
         self._idle.set()
@@ -325,12 +324,11 @@ class Evaluator:
             self._fail(column)
             return
         ready = all(self.columns[d].complete for d in deps)
-        for key in [k for k in self._runners if k[0] == name]:
-            del self._runners[key]
         if ready:
             self._make_runner(column)
         self._idle.clear()
-        self.schedule.start(name, column.generation, ready=ready)
+        # the worker gets the runner with each task; it reads no engine state
+        self.schedule.start(name, column.generation, column.runner if ready else None)
         self._emit(ColumnEvent(name, column.generation, "started" if ready else "waiting"))
 
     def _make_runner(self, column: Column) -> None:
@@ -358,7 +356,6 @@ class Evaluator:
             if held is not None:
                 column.held_rows, column.held_labels = held, labels[held]
         column.runner = base
-        self._runners[(column.rule.name, column.generation)] = column.runner
 
     def _as_text(self, name: str) -> pl.Series:
         column = self.columns[name]
@@ -453,16 +450,10 @@ class Evaluator:
     # ----- the worker thread ------------------------------------------------------------
 
     def _work(self) -> None:
+        """Take tasks until closed; each carries its runner, results go back as values."""
         while True:
-            with self.schedule.wakeup:
-                task = None
-                while not self._closing:
-                    task = self.schedule._next_task_locked()
-                    if task is not None:
-                        break
-                    self._post(self._worker_idle, self.schedule.epoch)
-                    self.schedule.wakeup.wait()
-            if self._closing:
+            task = self.schedule.wait_task(lambda epoch: self._post(self._worker_idle, epoch))
+            if task is None:
                 return
             try:
                 self._run(task)
@@ -478,8 +469,10 @@ class Evaluator:
             self.loop.call_soon_threadsafe(fn, *args)
 
     def _run(self, task: Task) -> None:
-        runner = self._runners.get((task.column, task.generation))
-        if runner is None or not self.schedule.is_current(task.column, task.generation):
+        runner = task.work
+        if not isinstance(runner, RuleRunner) or not self.schedule.is_current(
+            task.column, task.generation
+        ):
             return
         if task.kind == "cache":
             hit_rows, hits = runner.cached(task.rows)
@@ -647,15 +640,14 @@ class Evaluator:
             other = self.columns[dependent]
             if other.error is None and all(self.columns[d].complete for d in self._deps(dependent)):
                 self._make_runner(other)
-                self.schedule.set_ready(dependent, other.generation)
+                self.schedule.set_ready(dependent, other.generation, other.runner)
                 self._emit(ColumnEvent(dependent, other.generation, "started"))
         self._check_idle()
 
     def close(self) -> None:
         """Stop the worker after its current batch."""
-        with self.schedule.wakeup:
-            self._closing = True
-            self.schedule.wakeup.notify_all()
+        self._closing = True
+        self.schedule.close()
         # wait for the batch in flight: llama.cpp cannot be interrupted, and the backend
         # must never be used by two threads (a second sheet's worker could start at once)
         self._worker.join(timeout=CLOSE_TIMEOUT_S)

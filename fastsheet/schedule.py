@@ -8,7 +8,7 @@ sheet, so the rows done so far are an unbiased sample of the column.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +30,7 @@ class ColumnPlan:
     random_cursor: int = 0
     batches: int = 0
     left: int = 0
+    work: object = None  # what the worker needs to do this column's tasks (its runner)
 
     def __post_init__(self) -> None:
         self.taken = np.zeros(self.n, dtype=bool)
@@ -45,6 +46,7 @@ class Task:
     column: str
     generation: int
     rows: tuple[int, ...] = ()
+    work: object = field(default=None, compare=False)  # the column's runner, handed over
 
 
 class Schedule:
@@ -69,12 +71,14 @@ class Schedule:
         self.lock = threading.Lock()
         self.wakeup = threading.Condition(self.lock)
         self.epoch = 0  # bumped whenever work is added
+        self.closed = False
 
     # ----- called from the event loop -----------------------------------------------------
 
-    def start(self, name: str, generation: int, ready: bool) -> None:
+    def start(self, name: str, generation: int, work: object | None) -> None:
+        """A new generation; `work` (the runner) once it can run, None while it waits."""
         with self.lock:
-            plan = ColumnPlan(name, generation, self.n, ready=ready)
+            plan = ColumnPlan(name, generation, self.n, ready=work is not None, work=work)
             # visible rows first, then the rest of the random order: each row once, or a
             # visible row's cache hit would count twice and a row would never be judged
             first = unique_in_order(self.visible)
@@ -83,11 +87,11 @@ class Schedule:
             self.epoch += 1
             self.wakeup.notify_all()
 
-    def set_ready(self, name: str, generation: int) -> None:
+    def set_ready(self, name: str, generation: int, work: object) -> None:
         with self.lock:
             plan = self.columns.get(name)
             if plan and plan.generation == generation:
-                plan.ready = True
+                plan.ready, plan.work = True, work
                 self.epoch += 1
                 self.wakeup.notify_all()
 
@@ -142,8 +146,25 @@ class Schedule:
         with self.lock:
             return self._next_task_locked()
 
+    def wait_task(self, on_idle: Callable[[int], None]) -> Task | None:
+        """The worker's loop: the next task, waiting while there is none (calling
+        `on_idle(epoch)` each time it runs dry); None once the schedule is closed."""
+        with self.wakeup:
+            while not self.closed:
+                task = self._next_task_locked()
+                if task is not None:
+                    return task
+                on_idle(self.epoch)
+                self.wakeup.wait()
+        return None
+
+    def close(self) -> None:
+        """No more tasks: a waiting worker wakes up and gets None."""
+        with self.wakeup:
+            self.closed = True
+            self.wakeup.notify_all()
+
     def _next_task_locked(self) -> Task | None:
-        """next_task for a caller that holds the lock (the worker, inside `wakeup`)."""
         names = [n for n in self.priority if n in self.columns]
         names += [n for n in self.columns if n not in names]
         for name in names:
@@ -152,18 +173,18 @@ class Schedule:
                 continue
             if not plan.calibrated:
                 plan.calibrated = True
-                return Task("calibrate", name, plan.generation)
+                return Task("calibrate", name, plan.generation, work=plan.work)
             if plan.cache_cursor < len(plan.cache_order):
                 start = plan.cache_cursor
                 # the first lookup is small so visible cached cells show at once
                 size = max(len(self.visible), 256) if start == 0 else self.cache_chunk
                 plan.cache_cursor = min(len(plan.cache_order), start + size)
                 rows = plan.cache_order[start : plan.cache_cursor]
-                return Task("cache", name, plan.generation, tuple(int(r) for r in rows))
+                return Task("cache", name, plan.generation, tuple(int(r) for r in rows), plan.work)
             if plan.left > 0:
                 rows = self._take(plan)
                 if rows:
-                    return Task("judge", name, plan.generation, tuple(rows))
+                    return Task("judge", name, plan.generation, tuple(rows), plan.work)
         return None
 
     def _take(self, plan: ColumnPlan) -> list[int]:

@@ -55,7 +55,7 @@ def run(coro):
 def test_schedule_orders_visible_then_seeded_random_with_growing_batches():
     s = Schedule(50, seed=1, first_batch=2, max_batch=8)
     s.set_visible([10, 11, 12])
-    s.start("a", 1, ready=True)
+    s.start("a", 1, work="runner")
     kinds = []
     rows = []
     while (task := s.next_task()) is not None:
@@ -77,7 +77,7 @@ def test_schedule_orders_visible_then_seeded_random_with_growing_batches():
 
 def test_visible_rows_follow_scrolling():
     s = Schedule(100, seed=0, first_batch=4, max_batch=4)
-    s.start("a", 1, ready=True)
+    s.start("a", 1, work="runner")
     s.next_task(), s.next_task()  # calibrate, cache
     s.set_visible([50, 51])
     assert s.next_task().rows[:2] == (50, 51)

