@@ -13,7 +13,7 @@ a poor decision. Modes, measured in the benchmark:
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -189,3 +189,26 @@ def calibrate_label(mode: Mode, content_free_probs: np.ndarray | None = None) ->
         weights = 1.0 / np.clip(mean / mean.sum(), _EPS, None)
         return Calibration(Mode.CONTENT_FREE, weights=tuple(float(w) for w in weights))
     return Calibration()
+
+
+def choose(
+    flag: bool,
+    manual: Calibration | None,
+    lesson: Calibration | None,
+    held_out: Callable[[], Calibration | None],
+    unlabeled: Callable[[], Calibration],
+    content_free_cal: Calibration | None,
+) -> Calibration:
+    """The one calibration policy, for the engine and the CLI alike.
+
+    A flag threshold the user set; else, for a taught rule, the fit on its labeled rows
+    beyond the examples (`held_out`, when there are enough), else the lesson's; else for
+    a flag the unlabeled fit; else content-free; else none. The fits are callables, so
+    only the one used is computed."""
+    if flag and manual is not None:
+        return manual
+    if lesson is not None:
+        return held_out() or lesson
+    if flag:
+        return unlabeled()
+    return content_free_cal or Calibration()

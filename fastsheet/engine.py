@@ -26,6 +26,7 @@ from fastsheet.calibrate import (
     Mode,
     calibrate_flag,
     calibrate_label,
+    choose,
     unlabeled_flag,
 )
 from fastsheet.cells import Answer, Cell
@@ -568,23 +569,27 @@ class Evaluator:
         """The user's threshold, else the one fitted on the rule's labels, else unlabeled."""
         before = column.calibration
         name = column.rule.name
-        if column.rule.kind is Kind.FLAG and name in self.thresholds:
-            column.calibration = Calibration(Mode.MANUAL, self.thresholds[name])
-        elif column.lesson is not None:
-            column.calibration = self._held_out_fit(column) or column.lesson
-        elif column.rule.kind is Kind.FLAG:
-            done = column.result.done_mask()
-            n_done = int(done.sum())
-            # refitted as rows arrive: each time the done rows grow by a tenth
-            if column.unlabeled is None or n_done >= column.unlabeled_at * 1.1 + 8:
-                column.unlabeled_at = n_done
-                column.unlabeled = unlabeled_flag(column.result.p_yes()[done], column.content_free)
-            column.calibration = column.unlabeled
-        elif column.content_free:
-            column.calibration = column.content_free
+        manual = self.thresholds.get(name)
+        column.calibration = choose(
+            column.rule.kind is Kind.FLAG,
+            Calibration(Mode.MANUAL, manual) if manual is not None else None,
+            column.lesson,
+            lambda: self._held_out_fit(column),
+            lambda: self._unlabeled_fit(column),
+            column.content_free,
+        )
         if column.calibration != before and column.finished:
             # the decision of every done cell may have changed: no per-row payload
             self._emit(Update(column.rule.name, column.generation, (), (), "calibration"))
+
+    def _unlabeled_fit(self, column: Column) -> Calibration:
+        """calibrate.unlabeled_flag on the done rows, refitted each time they grow by a tenth."""
+        done = column.result.done_mask()
+        n_done = int(done.sum())
+        if column.unlabeled is None or n_done >= column.unlabeled_at * 1.1 + 8:
+            column.unlabeled_at = n_done
+            column.unlabeled = unlabeled_flag(column.result.p_yes()[done], column.content_free)
+        return column.unlabeled
 
     def _held_out_fit(self, column: Column) -> Calibration | None:
         """The threshold fitted on the judged labeled rows the prompt does not show

@@ -17,6 +17,7 @@ from fastsheet.calibrate import (
     Mode,
     calibrate_flag,
     calibrate_label,
+    choose,
     unlabeled_flag,
 )
 from fastsheet.cells import Answer
@@ -134,22 +135,28 @@ def default_calibration(
     The same policy as the live engine: with many labels, the fit on the labeled rows
     beyond the teaching ones (teach.held_out_calibration); else the lesson's; else
     calibrate.unlabeled_flag, measured on the dev suite (README, "Accuracy")."""
-    if lesson is not None and lesson.calibration is not None:
-        held = (
-            held_out_rows(labels, example_rows(runner, labels, lesson.rule))
-            if labels is not None and result is not None and runner.rule.kind is Kind.FLAG
-            else None
+    flag = runner.rule.kind is Kind.FLAG
+
+    def held_out() -> Calibration | None:
+        if labels is None or result is None or lesson is None or not flag:
+            return None
+        held = held_out_rows(labels, example_rows(runner, labels, lesson.rule))
+        return (
+            held_out_calibration(result.p_yes()[held], labels[held]) if held is not None else None
         )
-        if held is not None:
-            fit = held_out_calibration(result.p_yes()[held], labels[held])
-            if fit is not None:
-                return fit
-        return lesson.calibration
-    cf = content_free_calibration(runner)
-    if runner.rule.kind is Kind.FLAG:
+
+    def unlabeled() -> Calibration:
         p = result.p_yes()[result.done_mask()] if result is not None else np.empty(0)
-        return unlabeled_flag(p, cf)
-    return cf or Calibration()
+        return unlabeled_flag(p, content_free_calibration(runner))
+
+    return choose(
+        flag,
+        None,
+        lesson.calibration if lesson is not None else None,
+        held_out,
+        unlabeled,
+        content_free_calibration(runner) if not flag else None,
+    )
 
 
 def teaching_input(
