@@ -360,18 +360,7 @@ class Evaluator:
 
     def _as_text(self, name: str) -> pl.Series:
         column = self.columns[name]
-        result = column.result
-        if result.text is not None:
-            return pl.Series(name, result.text, dtype=pl.String)
-        values, _ = result.decide(column.calibration)
-        kind = result.rule.kind
-        if kind is Kind.FLAG:
-            text = ["yes" if v == 1 else "no" for v in values]
-        elif kind is Kind.LABEL:
-            text = [result.candidates[int(v)] if not np.isnan(v) else "" for v in values]
-        else:
-            text = [f"{v:.2f}" for v in values]
-        return pl.Series(name, text, dtype=pl.String)
+        return column.result.as_text(column.calibration).alias(name)
 
     # ----- reading ------------------------------------------------------------------------
 

@@ -56,6 +56,23 @@ class ResultColumn:
         for row in rows:
             self.errors[row] = message
 
+    def as_text(self, calibration: Calibration) -> pl.Series:
+        """Each row's answer as a dependent rule reads it: yes / no, the label, the score
+        (two decimals) or the text; empty where there is none."""
+        if self.text is not None:
+            return pl.Series(self.rule.name, self.text, dtype=pl.String)
+        values, _ = self.decide(calibration)
+        missing = np.isnan(values)
+        kind = self.rule.kind
+        if kind is Kind.FLAG:
+            text = np.where(values == 1.0, "yes", "no")
+        elif kind is Kind.LABEL:
+            names = np.asarray(self.candidates, dtype=object)
+            text = names[np.where(missing, 0, values).astype(np.int64)]
+        else:
+            text = np.char.mod("%.2f", np.where(missing, 0.0, values))
+        return pl.Series(self.rule.name, np.where(missing, "", text).tolist(), dtype=pl.String)
+
     def unfinished(self, rows: Sequence[int]) -> int:
         """How many of `rows` (each counted once) are neither done nor failed yet."""
         state = self.state[np.unique(np.asarray(rows, dtype=np.int64))]
