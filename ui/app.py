@@ -21,7 +21,8 @@ from fastsheet.project import AppState
 from fastsheet.rules import Kind, Rule, parse_labels, parse_scale
 from fastsheet.session import Session
 from ui import palette
-from ui.main_window import MainWindow, model_text
+from ui.main_window import MainWindow
+from ui.model_actions import model_text
 
 log = logging.getLogger(__name__)
 

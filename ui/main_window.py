@@ -1,4 +1,7 @@
-"""The main window: welcome view, grid, formula bar, summary and history, status bar."""
+"""The main window: welcome view, grid, formula bar, summary and history, status bar.
+
+File, model, marking and layout-memory actions live in their own mixins (ui/file_actions.py,
+ui/model_actions.py, ui/marking.py, ui/layout_memory.py)."""
 
 from __future__ import annotations
 
@@ -7,12 +10,10 @@ import logging
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
     QActionGroup,
-    QDragEnterEvent,
-    QDropEvent,
     QFontMetrics,
     QGuiApplication,
     QKeySequence,
@@ -20,7 +21,6 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
@@ -38,24 +38,24 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fastsheet.backend import Backend
-from fastsheet.cells import CellState
 from fastsheet.encoding import file_note
 from fastsheet.engine import ColumnEvent, Event
 from fastsheet.errors import FastsheetError, RuleError
-from fastsheet.project import SUFFIX, AppState, Project
+from fastsheet.project import AppState
 from fastsheet.rules import Kind, Rule, parse_labels, parse_scale
 from fastsheet.session import Session
 from fastsheet.summary import default_breakdown
-from fastsheet.table import READ_SUFFIXES
-from fastsheet.teach import MIN_LABELS
 from ui import theme
 from ui.clipboard import copy_selection, save_pasted_sheet
+from ui.file_actions import FileActions
 from ui.find_bar import FindBar
 from ui.formula_bar import FormulaBar
 from ui.history_panel import HistoryPanel
+from ui.layout_memory import LayoutMemory
+from ui.marking import Marking
+from ui.model_actions import ModelActions
 from ui.navigator import Navigator
-from ui.sheet_model import FILTERS, SheetModel, cell_of
+from ui.sheet_model import FILTERS, SheetModel
 from ui.summary_panel import SummaryPanel
 from ui.welcome import WelcomeView
 
@@ -64,10 +64,9 @@ log = logging.getLogger(__name__)
 MARKS_ONLY = "(only rows I mark)"
 HISTOGRAM_ROWS = 200_000
 TEACH_DELAY_MS = 800  # marking pauses this long before the rule is taught again
-DATA_FILTER = "Data or project (" + " ".join(f"*{s}" for s in [*READ_SUFFIXES, SUFFIX]) + ")"
 
 
-class MainWindow(QMainWindow):
+class MainWindow(FileActions, ModelActions, Marking, LayoutMemory, QMainWindow):
     """Thin: every decision is the Session's; this maps it to widgets."""
 
     opened = Signal()
@@ -429,23 +428,6 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Opened {path.name}", 4000)
         self.opened.emit()
 
-    async def _use_project_model(self, project: Project) -> str | None:
-        """Load the model a project was saved with; a message if it cannot be used here."""
-        current = model_text(self.session.backend)
-        try:
-            path = self.session.model_for(project)
-            if path is None:
-                return None
-            threads = getattr(self.session.backend, "n_threads", None)
-            backend = await self._load_backend(path, threads)
-        except FastsheetError as exc:
-            self.model_label.setText(current)
-            return f"This project was saved with model {project.model!r}: {exc} Using {current}."
-        self.session.set_backend(backend, reload=False)
-        self.model_label.setText(model_text(backend))
-        self._show_tier()
-        return None
-
     def _install_sheet(self) -> None:
         session = self.session
         if self._unsubscribe:
@@ -523,56 +505,6 @@ class MainWindow(QMainWindow):
         self._size_columns()
         self._apply_widths(widths)
         self._refresh_panels()
-
-    def _column_widths(self) -> dict[str, int]:
-        if self.model is None:
-            return {}
-        header = self.table.horizontalHeader()
-        return {
-            self.model.column_name(c): header.sectionSize(c)
-            for c in range(self.model.columnCount())
-        }
-
-    def _apply_widths(self, widths: dict[str, int]) -> None:
-        header = self.table.horizontalHeader()
-        for col in range(self.model.columnCount()):
-            width = widths.get(self.model.column_name(col))
-            if isinstance(width, int) and 20 <= width <= 4000:
-                header.resizeSection(col, width)
-
-    # ----- layout per project ---------------------------------------------------------------
-
-    def _layout_key(self) -> Path | None:
-        project = self.session.project if self.session is not None else None
-        if project is None or self.model is None or not self.remember_layouts:
-            return None
-        return project.path or project.data
-
-    def remember_layout(self) -> None:
-        """Window geometry, splitter and column widths, kept for this project or file."""
-        key = self._layout_key()
-        if key is None:
-            return
-        self.state.set_layout(
-            key,
-            {
-                "geometry": bytes(self.saveGeometry().toBase64()).decode("ascii"),
-                "splitter": self.splitter.sizes(),
-                "widths": self._column_widths(),
-            },
-        )
-
-    def _restore_layout(self) -> None:
-        key = self._layout_key()
-        layout = self.state.layout(key) if key is not None else {}
-        if isinstance(layout.get("geometry"), str):
-            self.restoreGeometry(QByteArray.fromBase64(layout["geometry"].encode("ascii")))
-            self.layout().activate()  # the new size reaches the splitter before its sizes
-        sizes = layout.get("splitter")
-        if isinstance(sizes, list) and len(sizes) == 2 and all(isinstance(v, int) for v in sizes):
-            self.splitter.setSizes(sizes)
-        if isinstance(layout.get("widths"), dict):
-            self._apply_widths(layout["widths"])
 
     # ----- rule columns -----------------------------------------------------------------------------
 
@@ -733,7 +665,7 @@ class MainWindow(QMainWindow):
             self.formula.show_error(str(exc))
         self._columns_changed()
 
-    # ----- teaching by example -------------------------------------------------------------------
+    # ----- grid actions, threshold, filter, visibility ----------------------------------------
 
     def _table_action(self, text: str, key: str, slot) -> QAction:
         """An action whose one-key shortcut works only while the grid has focus."""
@@ -743,111 +675,6 @@ class MainWindow(QMainWindow):
         a.triggered.connect(slot)
         self.table.addAction(a)
         return a
-
-    def _marking_target(self) -> tuple[str, list[int]] | None:
-        """The rule column of the current cell, and the selected rows in it."""
-        if self.model is None:
-            return None
-        current = self.table.currentIndex()
-        if not current.isValid() or not self.model.is_rule_column(current.column()):
-            return None
-        name = self.model.column_name(current.column())
-        if self.session.rule(name).kind not in (Kind.FLAG, Kind.LABEL):
-            return None
-        rows = sorted(
-            {
-                i.row()
-                for i in self.table.selectionModel().selectedIndexes()
-                if i.column() == current.column()
-            }
-            | {current.row()}
-        )
-        return name, rows
-
-    def mark_selected(self, right: bool, label: str | None = None) -> bool:
-        """Mark the selected cells of a rule column right (Y) or wrong (N); True if handled."""
-        target = self._marking_target()
-        if target is None:
-            return False
-        name, view_rows = target
-        rule = self.session.rule(name)
-        col = self.model.rule_column_index(name)
-        marks = self.session.marks(name)
-        for view_row in view_rows:
-            cell = cell_of(self.model.index(view_row, col))
-            if cell is None or cell.state is not CellState.DONE:
-                continue
-            if rule.kind is Kind.FLAG:
-                value: object = bool(cell.value) if right else not bool(cell.value)
-            elif right:
-                value = cell.value
-            elif label is not None:
-                value = label
-            else:
-                self._choose_label(name, view_row)
-                return True
-            marks[self.model.row_id(view_row)] = value
-        self._set_marks(name, marks)
-        return True
-
-    def teach_now(self) -> None:
-        """Teach every rule whose marks changed (also on a timer after marking)."""
-        self._teach_timer.stop()
-        pending, self._teach_pending = self._teach_pending, set()
-        for name in pending:
-            if self.session is not None and name in self.session.order:
-                self.session.teach(name)
-        self._refresh_panels()
-
-    def clear_marks(self) -> None:
-        target = self._marking_target()
-        if target is None:
-            return
-        name, view_rows = target
-        marks = self.session.marks(name)
-        for view_row in view_rows:
-            marks.pop(self.model.row_id(view_row), None)
-        self._set_marks(name, marks)
-
-    def _set_marks(self, name: str, marks: dict[int, object]) -> None:
-        current = self.table.currentIndex()
-        row, rule = current.row(), self.model.rule_of(current.column())
-        self.session.set_marks(name, marks, teach=False)
-        self._teach_pending.add(name)
-        self._teach_timer.start()  # teach once the user pauses marking
-        if self.model.labels_changed(name):
-            self._size_columns()
-        if rule is not None and not self.table.currentIndex().isValid():
-            self.table.setCurrentIndex(self.model.index(row, self.model.rule_column_index(rule)))
-        count = len(marks)
-        self.statusBar().showMessage(
-            f"{count} row{'s' if count != 1 else ''} marked for {name}"
-            + ("" if count >= MIN_LABELS else f" · {MIN_LABELS - count} more to teach the rule"),
-            5000,
-        )
-        self._refresh_panels()
-
-    def _choose_label(self, name: str, view_row: int) -> None:
-        """A wrong label answer: ask which label is right."""
-        menu = QMenu(self)
-        menu.addSection("The right label is")
-        rect = self.table.visualRect(self.model.index(view_row, self.model.rule_column_index(name)))
-        for label in self.session.rule(name).labels:
-            menu.addAction(label, lambda lb=label: self.mark_selected(right=False, label=lb))
-        menu.exec(self.table.viewport().mapToGlobal(rect.bottomLeft()))
-
-    def _cell_menu(self, pos) -> None:
-        if self.model is None:
-            return
-        menu = QMenu(self)
-        menu.addAction(self.act_copy)
-        if self._marking_target() is not None:
-            menu.addSeparator()
-            menu.addAction(self.act_right_answer)
-            menu.addAction(self.act_wrong_answer)
-            menu.addSeparator()
-            menu.addAction(self.act_clear_mark)
-        menu.exec(self.table.viewport().mapToGlobal(pos))
 
     def _threshold_dragged(self, threshold: float) -> None:
         name = self.selected_rule()
@@ -1009,132 +836,7 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(problem, 6000)
         return problem is None
 
-    # ----- files ----------------------------------------------------------------------------------
-
-    def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open data or project", str(self.samples), DATA_FILTER
-        )
-        if path:
-            self.open_path(Path(path))
-
-    def save_dialog(self) -> None:
-        if self.session is None or self.session.frame is None:
-            return
-        self.formula.flush()
-        current = self.session.project.path if self.session.project else None
-        start = str(current or self.session.project.data.with_suffix(SUFFIX))
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Save project", start, f"fastsheet project (*{SUFFIX})"
-        )
-        if path:
-            self.save_project(Path(path if path.endswith(SUFFIX) else path + SUFFIX))
-
-    def save_project(self, path: Path) -> None:
-        try:
-            self.session.save(path)
-        except (FastsheetError, OSError) as exc:
-            self.show_error(f"Could not save {path.name}: {exc}")
-            return
-        self.setWindowTitle(f"fastsheet — {path.name}")
-        self.remember_layout()  # now under the project's own name
-        self.statusBar().showMessage(f"Saved {path}", 4000)
-
-    def export_dialog(self) -> None:
-        if self.session is None or self.session.frame is None:
-            return
-        start = str(
-            self.session.project.data.with_name(self.session.project.data.stem + "_results.csv")
-        )
-        path, _ = QFileDialog.getSaveFileName(
-            self, "Export results", start, "CSV (*.csv);;Excel (*.xlsx);;Parquet (*.parquet)"
-        )
-        if path:
-            self.export(Path(path))
-
-    def export(self, path: Path) -> None:
-        try:
-            self.session.export(path)
-        except (FastsheetError, OSError) as exc:
-            self.show_error(f"Could not export: {exc}")
-            return
-        self.statusBar().showMessage(f"Exported {path}", 4000)
-
-    def _fill_recent(self) -> None:
-        self.recent_menu.clear()
-        for path in self.state.recent():
-            self.recent_menu.addAction(str(path), lambda p=path: self.open_path(p))
-        if not self.recent_menu.actions():
-            self.recent_menu.addAction("(none)").setEnabled(False)
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        if event.mimeData().hasUrls():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:
-        urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
-        if urls:
-            self.open_path(Path(urls[0].toLocalFile()))
-            event.acceptProposedAction()
-
-    def settings_dialog(self) -> None:
-        from ui.settings_dialog import SettingsDialog
-
-        current = getattr(self.session.backend, "path", None) if self.session else None
-        dialog = SettingsDialog(self, current)
-        if dialog.exec():
-            path, threads = dialog.choice()
-            self.switch_model(path, threads)
-
-    def switch_model(self, path: Path, threads: int | None) -> asyncio.Task:
-        return self._spawn(self._switch_model(path, threads))
-
-    async def _load_backend(self, path: Path, threads: int | None) -> Backend:
-        """A model loaded off the event loop (raises FastsheetError)."""
-        from fastsheet.llama_backend import LlamaBackend
-
-        self.model_label.setText(f"Loading {path.name}…")
-        return await asyncio.get_running_loop().run_in_executor(
-            None, lambda: LlamaBackend(path, n_threads=threads)
-        )
-
-    async def _switch_model(self, path: Path, threads: int | None) -> None:
-        try:
-            backend = await self._load_backend(path, threads)
-        except FastsheetError as exc:
-            self.show_error(f"{exc} The current model is still in use.")
-            self.model_label.setText(
-                model_text(self.session.backend) if self.session else "No model"
-            )
-            return
-        if self.session is None:
-            return
-        self.session.set_backend(backend)
-        self.model_label.setText(model_text(backend))
-        self._show_tier()
-        if self.session.frame is not None:
-            self._install_sheet()
-
-    def switch_tier(self, tier: str) -> asyncio.Task | None:
-        """Fast or Accurate: switch to that tier's catalogued model (results stay cached)."""
-        from fastsheet.models import tier_model
-
-        try:
-            path = tier_model(tier)
-        except FastsheetError as exc:
-            self.show_error(str(exc))
-            self._show_tier()
-            return None
-        threads = getattr(self.session.backend, "n_threads", None) if self.session else None
-        return self.switch_model(path, threads)
-
-    def _show_tier(self) -> None:
-        from fastsheet.models import tier_of
-
-        backend = self.session.backend if self.session else None
-        tier = tier_of(Path(getattr(backend, "path", ""))) if backend is not None else None
-        for name, action in self.tier_actions.items():
-            action.setChecked(name == tier)
+    # ----- closing -------------------------------------------------------------------------------
 
     def closeEvent(self, event) -> None:
         self.formula.flush()
@@ -1143,9 +845,3 @@ class MainWindow(QMainWindow):
         if self.session is not None:
             self.session.close()
         super().closeEvent(event)
-
-
-def model_text(backend) -> str:
-    quant = getattr(backend, "quantization", "")
-    threads = getattr(backend, "n_threads", "")
-    return f"{backend.name} · {quant} · {threads} threads"

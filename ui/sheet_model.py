@@ -25,6 +25,7 @@ from fastsheet.engine import Event, Update
 from fastsheet.results import DONE, ERROR
 from fastsheet.rules import Kind
 from fastsheet.session import Session
+from fastsheet.summary import disagreements
 from fastsheet.table import column_types
 from fastsheet.teach import MIN_LABELS
 from ui import theme
@@ -402,9 +403,10 @@ class SheetModel(QAbstractTableModel):
             return col.result.low_confidence(col.calibration)
         if mode == "Disagrees with gold":
             gold = self.session.evaluator.gold_values(name)
-            if gold is None:
-                return np.zeros(n, dtype=bool)
-            return done & ~np.isnan(gold) & (values != gold)
+            keep = np.zeros(n, dtype=bool)
+            if gold is not None:
+                keep[disagreements(col.result, col.calibration, gold)] = True
+            return keep
         return None
 
     # ----- engine updates -------------------------------------------------------------------
