@@ -34,6 +34,10 @@ MIGRATIONS = (
         created REAL NOT NULL
     ) WITHOUT ROWID;
     """,
+    # rules with any row answered: a new rule's cache sweep is skipped without a lookup
+    """
+    CREATE TABLE rule_seen (prefix BLOB PRIMARY KEY) WITHOUT ROWID;
+    """,
 )
 
 _LOOKUP_CHUNK = 900  # below SQLite's default limit on host parameters
@@ -106,7 +110,16 @@ class ResultCache:
                     found[key] = Answer(_decode(value, value_kind), p, tuple(json.loads(probs)))
         return found
 
-    def put_many(self, items: Iterable[tuple[bytes, Answer]]) -> None:
+    def has_rule(self, prefix: bytes) -> bool:
+        """Whether rows were ever answered under this rule prefix (see put_many)."""
+        with self._lock:
+            found = self._db.execute(
+                "SELECT 1 FROM rule_seen WHERE prefix = ?", (_prefix_id(prefix),)
+            ).fetchone()
+        return found is not None
+
+    def put_many(self, items: Iterable[tuple[bytes, Answer]], rule: bytes | None = None) -> None:
+        """Store answers; `rule` (a key prefix) marks them as rows of that rule."""
         now = time.time()
         rows = [
             (
@@ -124,6 +137,8 @@ class ResultCache:
         with self._lock:
             self._db.execute("BEGIN")
             self._db.executemany("INSERT OR REPLACE INTO answer VALUES (?, ?, ?, ?, ?, ?)", rows)
+            if rule is not None:
+                self._db.execute("INSERT OR IGNORE INTO rule_seen VALUES (?)", (_prefix_id(rule),))
             self._db.execute("COMMIT")
 
     def __len__(self) -> int:
@@ -145,14 +160,21 @@ class NoCache(ResultCache):
     def get_many(self, keys: Sequence[bytes]) -> dict[bytes, Answer]:
         return {}
 
-    def put_many(self, items: Iterable[tuple[bytes, Answer]]) -> None:
+    def put_many(self, items: Iterable[tuple[bytes, Answer]], rule: bytes | None = None) -> None:
         return None
+
+    def has_rule(self, prefix: bytes) -> bool:
+        return False
 
     def __len__(self) -> int:
         return 0
 
     def close(self) -> None:
         return None
+
+
+def _prefix_id(prefix: bytes) -> bytes:
+    return hashlib.sha256(prefix).digest()
 
 
 def _kind(value: object) -> str:

@@ -69,7 +69,10 @@ class RuleRunner:
         return records(self.frame, self.columns, rows)
 
     def cached(self, rows: Sequence[int]) -> tuple[list[int], list[Answer]]:
-        """The rows already in the cache, and their answers."""
+        """The rows already in the cache, and their answers (none, without a lookup,
+        for a rule never evaluated before)."""
+        if not self.cache.has_rule(self._prefix):
+            return [], []
         keys = [cache_key(self._prefix, r) for r in self.records(rows)]
         found = self.cache.get_many(keys)
         hit_rows = [row for row, key in zip(rows, keys, strict=True) if key in found]
@@ -80,14 +83,19 @@ class RuleRunner:
 
         Rows with the same record text (a rule naming a few columns) are judged once,
         and a record judged in an earlier batch is read back from the cache."""
-        return self.judge_texts(self.records(rows))
+        return self.judge_texts(self.records(rows), rows_of_rule=True)
 
     def judge_with(self, rule: Rule, texts: Sequence[str]) -> list[Answer]:
         """Answers for record texts under another version of this rule (e.g. other examples)."""
         return self.judge_texts(texts, rule)
 
-    def judge_texts(self, texts: Sequence[str], rule: Rule | None = None) -> list[Answer]:
-        """Answers for record texts, through the cache; each distinct text judged once."""
+    def judge_texts(
+        self, texts: Sequence[str], rule: Rule | None = None, rows_of_rule: bool = False
+    ) -> list[Answer]:
+        """Answers for record texts, through the cache; each distinct text judged once.
+
+        `rows_of_rule`: the texts are rows of this runner's rule (not content-free probes
+        or another version's examples), so the cache learns the rule has rows."""
         rule = rule or self.rule
         prefix = (
             self._prefix
@@ -104,7 +112,10 @@ class RuleRunner:
                 missing.append(i)
         if missing:
             fresh = self.backend.judge(rule, [texts[i] for i in missing])
-            self.cache.put_many((keys[i], a) for i, a in zip(missing, fresh, strict=True))
+            self.cache.put_many(
+                ((keys[i], a) for i, a in zip(missing, fresh, strict=True)),
+                rule=prefix if rows_of_rule else None,
+            )
             found.update((keys[i], a) for i, a in zip(missing, fresh, strict=True))
         return [found[k] for k in keys]
 

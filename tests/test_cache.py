@@ -123,3 +123,45 @@ def test_identical_records_are_judged_once(cache):
     assert result.n_done == 30
     fuel = [i for i, c in enumerate(frame["category"]) if c == "fuel"]
     assert len({float(result.probs[i, 0]) for i in fuel}) == 1
+
+
+class CountingCache(ResultCache):
+    """Counts the keys looked up."""
+
+    lookups = 0
+
+    def get_many(self, keys):
+        self.lookups += len(keys)
+        return super().get_many(keys)
+
+
+def test_a_new_rules_cache_sweep_skips_the_lookup(tmp_path: Path):
+    cache = CountingCache(tmp_path / "c.sqlite")
+    runner = RuleRunner(FRAME, Rule("is it odd?"), FakeBackend(), cache)
+    runner.content_free_answers()  # probes are not rows: the rule still counts as new
+    before = cache.lookups
+    assert runner.cached(range(10)) == ([], [])
+    assert cache.lookups == before  # no hashing, no SQLite query
+    evaluate(runner)
+    hit_rows, hits = runner.cached(range(10))
+    assert hit_rows == list(range(10)) and len(hits) == 10
+    cache.close()
+
+
+def test_a_version_1_cache_is_migrated_and_keeps_its_answers(tmp_path: Path):
+    import sqlite3
+
+    from fastsheet.cache import MIGRATIONS
+
+    path = tmp_path / "old.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(f"{MIGRATIONS[0]} PRAGMA user_version = 1;")
+    db.close()
+    backend = FakeBackend()
+    prefix = rule_key_prefix(backend.identity, Rule("is it odd?"), backend.framing.value)
+    key = cache_key(prefix, "text: row 0")
+    old = ResultCache(path)
+    old.put_many([(key, Answer(True, 0.9, (0.9, 0.1)))])
+    assert old.get_many([key])[key].p == 0.9
+    assert not old.has_rule(prefix)  # answers from before the index: found when judged
+    old.close()
