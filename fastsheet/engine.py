@@ -336,7 +336,7 @@ class Evaluator:
         frame = self.frame
         deps = self._deps(column.rule.name)
         if deps:
-            frame = frame.with_columns(*(self._as_text(d) for d in deps))
+            frame = frame.with_columns(*(self.answers_text(d) for d in deps))
         exclude = self.excluded()
         rule = column.rule
         base = RuleRunner(frame, rule, self.backend, self.cache, exclude=exclude)
@@ -358,7 +358,8 @@ class Evaluator:
                 column.held_rows, column.held_labels = held, labels[held]
         column.runner = base
 
-    def _as_text(self, name: str) -> pl.Series:
+    def answers_text(self, name: str) -> pl.Series:
+        """A rule column's answers as text (yes / no, label, score, text; empty if none)."""
         column = self.columns[name]
         return column.result.as_text(column.calibration).alias(name)
 

@@ -47,16 +47,15 @@ def test_text_without_a_table_is_a_clear_error(text: str) -> None:
         sheet_from_text(text)
 
 
-def test_find_cells_ignores_case_and_reads_flags_as_yes_no() -> None:
+def test_find_cells_ignores_case_and_takes_the_needle_literally() -> None:
     frame = pl.DataFrame(
-        {"note": ["Needle here", "hay", None], "flag": [True, None, False], "n": [10, 210, 3]}
+        {"note": ["Needle here", "hay", None], "flag": ["yes", "", "no"], "n": [10, 210, 3]}
     )
-    found = find_cells(frame, "NEEDLE", yes_no=["flag"])
+    found = find_cells(frame, "NEEDLE")
     assert list(found) == ["note"] and found["note"].tolist() == [True, False, False]
-    assert find_cells(frame, "yes", yes_no=["flag"])["flag"].tolist() == [True, False, False]
-    assert find_cells(frame, "no", yes_no=["flag"])["flag"].tolist() == [False, False, True]
-    assert find_cells(frame, "10", yes_no=["flag"])["n"].tolist() == [True, True, False]
-    assert find_cells(frame, "(.*", yes_no=[]) == {}  # a literal, not a pattern
+    assert find_cells(frame, "yes")["flag"].tolist() == [True, False, False]
+    assert find_cells(frame, "10")["n"].tolist() == [True, True, False]
+    assert find_cells(frame, "(.*") == {}  # a literal, not a pattern
     assert find_cells(frame, "") == {}
 
 

@@ -8,7 +8,6 @@ from PySide6.QtCore import QModelIndex, QObject
 from PySide6.QtWidgets import QAbstractItemView, QTableView
 
 from fastsheet.find import find_cells
-from fastsheet.rules import Kind
 from fastsheet.session import Session
 from ui.find_bar import FindBar, Matches
 from ui.sheet_model import SheetModel
@@ -61,8 +60,10 @@ class Navigator(QObject):
         if model is None or session is None or session.evaluator is None:
             return 0
         names = [model.column_name(c) for c in range(model.columnCount())]
-        flags = [n for n in session.order if session.rule(n).kind is Kind.FLAG]
-        masks = find_cells(session.results_frame().select(names), text, yes_no=flags)
+        ev = session.evaluator
+        answers = [ev.answers_text(n) for n in session.order if n in ev.columns]
+        frame = session.results_frame().with_columns(answers)  # answers as the grid words them
+        masks = find_cells(frame.select(names), text)
         self.matches = Matches(masks) if text else None
         self._stale = False
         model.set_found(masks)
