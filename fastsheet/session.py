@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -244,11 +245,16 @@ class Session:
 
     def export(self, path: Path) -> None:
         """The data plus every rule column (NAME, NAME_p): CSV, Parquet, … or Excel."""
+        self.export_writer(path)()
+
+    def export_writer(self, path: Path) -> Callable[[], None]:
+        """A snapshot of the results now, and a function that writes it to `path`
+        (safe to call on another thread: it touches no live state)."""
         frame = self.results_frame()
         if path.suffix.lower() == ".xlsx":
-            write_workbook(frame, path, self.reports())
-        else:
-            save_table(frame, path)
+            reports = self.reports()
+            return lambda: write_workbook(frame, path, reports)
+        return lambda: save_table(frame, path)
 
     def results_frame(self) -> pl.DataFrame:
         """The data with every rule column's answers and probabilities (and marks)."""

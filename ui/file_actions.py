@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
@@ -58,9 +59,15 @@ class FileActions:
         if path:
             self.export(Path(path))
 
-    def export(self, path: Path) -> None:
+    def export(self, path: Path) -> asyncio.Task:
+        """Write the results off the event loop (an Excel file of many rows takes a while)."""
+        return self._spawn(self._export(path))
+
+    async def _export(self, path: Path) -> None:
         try:
-            self.session.export(path)
+            write = self.session.export_writer(path)  # the snapshot, taken on the loop
+            self.statusBar().showMessage(f"Exporting {path.name}…")
+            await asyncio.get_running_loop().run_in_executor(None, write)
         except (FastsheetError, OSError) as exc:
             self.show_error(f"Could not export: {exc}")
             return

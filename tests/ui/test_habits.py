@@ -188,7 +188,7 @@ def test_excel_export_has_typed_results_and_a_summary_sheet(app, reviews_csv, qt
     window.session.set_gold("flag", "gold")
     run(loop, window.session.evaluator.wait_idle())
     out = tmp_path / "results.xlsx"
-    window.export(out)
+    run(loop, window.export(out))
     assert window.last_error() is None
 
     results = load_table(out)  # the app's own reader: the Results sheet comes first
@@ -215,3 +215,11 @@ def test_excel_export_has_typed_results_and_a_summary_sheet(app, reviews_csv, qt
     assert 'state="frozen"' in sheet and 'ySplit="1"' in sheet  # header row frozen
     assert 'formatCode="0.0%"' in styles  # the probability as a percentage
     assert "<conditionalFormatting" in sheet and "<formula>TRUE</formula>" in sheet  # tints
+
+
+def test_a_failed_export_says_why_and_changes_nothing(app, reviews_csv, qtbot, tmp_path):
+    window, _, loop = app
+    open_file(window, loop, reviews_csv)
+    run(loop, window.export(tmp_path / "no such folder" / "out.xlsx"))
+    assert "does not exist" in window.last_error()
+    assert window.session.frame is not None and window.stack.currentIndex() == 1

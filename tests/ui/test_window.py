@@ -115,7 +115,7 @@ def test_open_export_save_and_reopen_restores_rules_and_results_from_the_cache(
     window.session.set_gold("flag", "gold")  # taught from it, and it leaves the records
     run(loop, window.session.evaluator.wait_idle())
     exported = tmp_path / "out.parquet"
-    window.export(exported)
+    run(loop, window.export(exported))
     result = pl.read_parquet(exported)
     assert result.columns == ["source", "review", "gold", "flag", "flag_p"]
     assert result["flag"].null_count() == 0
