@@ -103,16 +103,17 @@ class Session:
             except RuleError as exc:  # shown on the column; the rule text is kept
                 log.warning("rule %s: %s", rule.name, exc)
 
-    def set_backend(self, backend: Backend, reload: bool = True) -> None:
+    def set_backend(self, backend: Backend, reload: bool = True, ref: str | None = None) -> None:
         """Switch models: every column re-evaluates (earlier results stay cached).
 
-        The project remembers the model; without `reload` the current sheet is left as it
-        is (a new one is about to be installed)."""
+        The project remembers the model, as `ref` if given (models.model_ref, which walks
+        the tools' folders: the app computes it off the loop); without `reload` the
+        current sheet is left as it is (a new one is about to be installed)."""
         old = self.backend
         self.backend = backend
         path = getattr(backend, "path", None)
         if self.project is not None and path is not None:
-            self.project.model = model_ref(path)
+            self.project.model = ref or model_ref(path)
         if reload and self.frame is not None and self.project is not None:
             self._replace(self.frame, self._current_project())
         if old is not backend:

@@ -21,11 +21,11 @@ class ModelActions:
             if path is None:
                 return None
             threads = getattr(self.session.backend, "n_threads", None)
-            backend = await self._load_backend(path, threads)
+            backend, ref = await self._load_backend(path, threads)
         except FastsheetError as exc:
             self.model_label.setText(current)
             return f"This project was saved with model {project.model!r}: {exc} Using {current}."
-        self.session.set_backend(backend, reload=False)
+        self.session.set_backend(backend, reload=False, ref=ref)
         self.model_label.setText(model_text(backend))
         self._show_tier()
         return None
@@ -42,18 +42,20 @@ class ModelActions:
     def switch_model(self, path: Path, threads: int | None) -> asyncio.Task:
         return self._spawn(self._switch_model(path, threads))
 
-    async def _load_backend(self, path: Path, threads: int | None) -> Backend:
-        """A model loaded off the event loop (raises FastsheetError)."""
+    async def _load_backend(self, path: Path, threads: int | None) -> tuple[Backend, str]:
+        """A model loaded off the event loop, and how a project names it (both can walk
+        the disk); raises FastsheetError."""
         from fastsheet.llama_backend import LlamaBackend
+        from fastsheet.models import model_ref
 
         self.model_label.setText(f"Loading {path.name}…")
         return await asyncio.get_running_loop().run_in_executor(
-            None, lambda: LlamaBackend(path, n_threads=threads)
+            None, lambda: (LlamaBackend(path, n_threads=threads), model_ref(path))
         )
 
     async def _switch_model(self, path: Path, threads: int | None) -> None:
         try:
-            backend = await self._load_backend(path, threads)
+            backend, ref = await self._load_backend(path, threads)
         except FastsheetError as exc:
             self.show_error(f"{exc} The current model is still in use.")
             self.model_label.setText(
@@ -62,7 +64,7 @@ class ModelActions:
             return
         if self.session is None:
             return
-        self.session.set_backend(backend)
+        self.session.set_backend(backend, ref=ref)
         self.model_label.setText(model_text(backend))
         self._show_tier()
         if self.session.frame is not None:

@@ -21,3 +21,20 @@ def test_the_model_dialog_lists_every_tools_models(fake_home, qtbot, model_path:
     assert dialog.models.currentText().startswith("ollama:qwen2.5:0.5b")
     path, threads = dialog.choice()
     assert path == ollama_blob and threads >= 1
+
+
+def test_a_model_that_fails_to_load_keeps_the_current_one(app, reviews_csv, tmp_path):
+    from tests.ui.helpers import open_file, run
+    from ui.model_actions import model_text
+
+    window, _, loop = app
+    open_file(window, loop, reviews_csv)
+    before = window.session.backend
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"GGUF" + b"\x00" * 64)  # a header and nothing else
+    run(loop, window.switch_model(bad, None))
+    assert "broken.gguf" in window.last_error()
+    assert "current model is still in use" in window.last_error()
+    assert window.session.backend is before
+    assert window.model_label.text() == model_text(before)  # not "Loading broken.gguf…"
+    assert window.session.frame is not None  # the sheet stays
