@@ -197,7 +197,7 @@ def choose(
     lesson: Calibration | None,
     held_out: Callable[[], Calibration | None],
     unlabeled: Callable[[], Calibration],
-    content_free_cal: Calibration | None,
+    content_free_cal: Callable[[], Calibration | None],
 ) -> Calibration:
     """The one calibration policy, for the engine and the CLI alike.
 
@@ -211,4 +211,4 @@ def choose(
         return held_out() or lesson
     if flag:
         return unlabeled()
-    return content_free_cal or Calibration()
+    return content_free_cal() or Calibration()

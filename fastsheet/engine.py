@@ -566,7 +566,7 @@ class Evaluator:
             column.lesson,
             lambda: self._held_out_fit(column),
             lambda: self._unlabeled_fit(column),
-            column.content_free,
+            lambda: column.content_free,
         )
         if column.calibration != before and column.finished:
             # the decision of every done cell may have changed: no per-row payload

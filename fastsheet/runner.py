@@ -166,7 +166,7 @@ def default_calibration(
         lesson.calibration if lesson is not None else None,
         held_out,
         unlabeled,
-        content_free_calibration(runner) if not flag else None,
+        lambda: content_free_calibration(runner),
     )
 
 
