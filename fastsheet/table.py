@@ -97,23 +97,15 @@ def _read_delimited(path: Path, suffix: str) -> pl.DataFrame:
         log.info("%s: %s", path.name, encoding.describe(assumed) or assumed)
     separator = "\t" if suffix in (".tsv", ".tab") else _sniff_separator(head)
     try:
-        frame = pl.read_csv(
-            source,
-            separator=separator,
-            infer_schema_length=10_000,
-            truncate_ragged_lines=False,
-        )
+        frame = _parse_csv(source, separator)
     except pl.exceptions.ComputeError as exc:
         message = _first_line(exc)
         if "invalid utf-8" in message.lower() and source is path:
             # UTF-8 at the start, something else later on: decide on the whole file
             with path.open("rb") as f:
                 whole = f.read()
-            return pl.read_csv(
-                io.BytesIO(encoding.utf8_bytes(path, encoding.detect(whole, path.name))),
-                separator=separator,
-                infer_schema_length=10_000,
-                truncate_ragged_lines=False,
+            return _parse_csv(
+                io.BytesIO(encoding.utf8_bytes(path, encoding.detect(whole, path.name))), separator
             )
         raise DataError(
             f"{path.name} is not a well-formed {'TSV' if separator == chr(9) else 'CSV'} file "
@@ -121,6 +113,12 @@ def _read_delimited(path: Path, suffix: str) -> pl.DataFrame:
             "of fields and that quotes are closed."
         ) from exc
     return frame
+
+
+def _parse_csv(source: Path | io.BytesIO, separator: str) -> pl.DataFrame:
+    return pl.read_csv(
+        source, separator=separator, infer_schema_length=10_000, truncate_ragged_lines=False
+    )
 
 
 def _sniff_separator(head: bytes) -> str:
