@@ -30,6 +30,17 @@ def loop(qapp):
     asyncio.set_event_loop(None)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _clipboard_emptied(qapp):
+    """Free copied data while Python is alive.
+
+    On the offscreen platform a copy lives in a Qt global that is freed by the C exit
+    handlers, after Python has finalized: freeing a Python-made QMimeData then crashes
+    the process (exit 139 after every test passed). The app itself exits with os._exit."""
+    yield
+    qapp.clipboard().clear()
+
+
 @pytest.fixture
 def app(qtbot, loop, backend, tmp_path: Path):
     """A window with a real session: the real model, a SQLite cache file, app state on disk."""
