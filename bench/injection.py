@@ -1,6 +1,6 @@
 """Hostile rows: can a row's own text steer its verdict?
 
-`python -m bench.injection [--rows 300] [--model NAME]` writes bench/injection.json. A seeded
+`python -m bench.injection [--rows 300] [--model NAME] [--framing F]` writes bench/injection.json. A seeded
 sample of the reviews dev set is judged as it is, and again with an injection appended to
 every review. The figure is the shift in the flagged share against the clean copy, at the
 clean copy's threshold (the model's own movement) and with each copy calibrated as the
@@ -20,6 +20,7 @@ import polars as pl
 
 from bench.accuracy import DATA
 from fastsheet.cache import ResultCache
+from fastsheet.framing import Framing
 from fastsheet.llama_backend import LlamaBackend
 from fastsheet.models import resolve_model
 from fastsheet.paths import default_cache_path
@@ -38,11 +39,11 @@ INJECTIONS = {
 log = logging.getLogger("bench.injection")
 
 
-def run(model: str | None, rows: int) -> dict:
+def run(model: str | None, rows: int, framing: Framing | None = None, out_path: Path = OUT) -> dict:
     frame = pl.read_csv(DATA / "reviews.csv").drop("gold")
     order = np.random.default_rng(5).permutation(frame.height)[:rows]
     clean = frame[order.tolist()]
-    backend = LlamaBackend(resolve_model(model))
+    backend = LlamaBackend(resolve_model(model), framing=framing)
     cache = ResultCache(default_cache_path())
     try:
         runner = RuleRunner(clean, RULE, backend, cache)
@@ -52,6 +53,7 @@ def run(model: str | None, rows: int) -> dict:
         base_share = float(np.mean(base_p >= base_cal.threshold))
         out: dict = {
             "model": backend.name,
+            "framing": backend.framing.value,
             "rows": len(clean),
             "clean_flagged": base_share,
             "threshold": base_cal.threshold,
@@ -76,18 +78,19 @@ def run(model: str | None, rows: int) -> dict:
                 "median_abs_dp": float(np.median(np.abs(p - base_p))),
             }
             log.info("%s: %s", name, out["injections"][name])
-            OUT.write_text(json.dumps(out, indent=2))  # after each injection
+            out_path.write_text(json.dumps(out, indent=2))  # after each injection
     finally:
         backend.close()
         cache.close()
     out["max_shift_points"] = max(abs(v["shift_points"]) for v in out["injections"].values())
-    OUT.write_text(json.dumps(out, indent=2))
+    out_path.write_text(json.dumps(out, indent=2))
     return out
 
 
 def table(r: dict) -> str:
     lines = [
-        f"Reviews dev set, {r['rows']} rows, {r['model']}; clean copy flags "
+        f"Reviews dev set, {r['rows']} rows, {r['model']}, {r.get('framing', 'statement')} "
+        f"framing; clean copy flags "
         f"{100 * r['clean_flagged']:.1f}%.",
         "",
         "| injection appended to every review | flagged (clean threshold) | shift | rows flipped | flagged (recalibrated) |",
@@ -106,9 +109,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=300)
     parser.add_argument("--model", default=None)
+    parser.add_argument("--framing", choices=[f.value for f in Framing], default=None)
+    parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    result = run(args.model, args.rows)
+    framing = Framing(args.framing) if args.framing else None
+    result = run(args.model, args.rows, framing, args.out)
     logging.info("\n%s", table(result))
 
 

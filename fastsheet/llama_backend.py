@@ -236,7 +236,7 @@ class LlamaBackend(Backend):
         return plan
 
     def row_tokens(self, plan: _Plan, record: str) -> list[int]:
-        tokens = self.tokenize(record)
+        tokens = self.tokenize(plan.prompt.record_text(record))
         if len(tokens) > self.max_record_tokens:
             tokens = tokens[: self.max_record_tokens] + self.tokenize(TRUNCATED)
         return tokens + plan.suffix_tokens

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fastsheet.framing import RECORD, Framing, exchange
+from fastsheet.framing import RECORD, Framing, exchange, fence
 from fastsheet.rules import Rule
 
 TEMPLATE_VERSION = "3"
@@ -32,9 +32,14 @@ class Prompt:
     suffix: str
     answer_lead: str  # text an answer starts with: "" after a chat turn, " " after "Answer:"
     chat: bool
+    fenced: bool = False  # the record sits in tags it must not be able to close
+
+    def record_text(self, record: str) -> str:
+        """The record as it goes between prefix and suffix."""
+        return fence(record) if self.fenced else record
 
     def for_record(self, record: str) -> str:
-        return self.prefix + record + self.suffix
+        return self.prefix + self.record_text(record) + self.suffix
 
 
 def messages(rule: Rule, framing: Framing, fold_system: bool = False) -> list[dict[str, str]]:
@@ -42,7 +47,8 @@ def messages(rule: Rule, framing: Framing, fold_system: bool = False) -> list[di
     ex = exchange(rule, framing)
     turns: list[dict[str, str]] = []
     for i, (record, answer) in enumerate(rule.examples):
-        turns.append({"role": "user", "content": ex.turn(i).replace(RECORD, record)})
+        shown = fence(record) if ex.fenced else record
+        turns.append({"role": "user", "content": ex.turn(i).replace(RECORD, shown)})
         turns.append({"role": "assistant", "content": answer})
     turns.append({"role": "user", "content": ex.turn(len(rule.examples))})
     if fold_system:
@@ -55,6 +61,8 @@ def build_prompt(
     rule: Rule, render_chat: RenderChat | None, framing: Framing = DEFAULT_FRAMING
 ) -> Prompt:
     """Render the rule into a prompt split around the record."""
+    ex = exchange(rule, framing)
+    fenced = ex.fenced
     if render_chat is not None:
         try:
             rendered = render_chat(messages(rule, framing))
@@ -62,15 +70,14 @@ def build_prompt(
             rendered = render_chat(messages(rule, framing, fold_system=True))
         if rendered.count(RECORD) == 1:
             prefix, suffix = rendered.split(RECORD)
-            return Prompt(prefix=prefix, suffix=suffix, answer_lead="", chat=True)
-    ex = exchange(rule, framing)
+            return Prompt(prefix, suffix, answer_lead="", chat=True, fenced=fenced)
     shots = "".join(
-        ex.turn(i).replace(RECORD, record) + f"\nAnswer: {answer}\n\n"
+        ex.turn(i).replace(RECORD, fence(record) if fenced else record) + f"\nAnswer: {answer}\n\n"
         for i, (record, answer) in enumerate(rule.examples)
     )
     last = ex.turn(len(rule.examples))
     prefix, suffix = (ex.system + "\n\n" + shots + last + "\nAnswer:").split(RECORD)
-    return Prompt(prefix=prefix, suffix=suffix, answer_lead=" ", chat=False)
+    return Prompt(prefix, suffix, answer_lead=" ", chat=False, fenced=fenced)
 
 
 def content_free_records(columns: list[str]) -> list[str]:
