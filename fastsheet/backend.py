@@ -9,8 +9,9 @@ from collections.abc import Callable, Sequence
 
 from fastsheet.cells import Answer
 from fastsheet.framing import Framing
+from fastsheet.kinds import kind_of
 from fastsheet.prompts import DEFAULT_FRAMING
-from fastsheet.rules import Kind, Rule
+from fastsheet.rules import Rule
 
 
 class Backend(ABC):
@@ -37,14 +38,7 @@ class Backend(ABC):
 
 def answer_from_probs(rule: Rule, probs: Sequence[float]) -> Answer:
     """Turn candidate probabilities (normalised over the candidates) into an Answer."""
-    candidates = rule.candidates()
-    if rule.kind is Kind.FLAG:
-        return Answer(value=None, p=float(probs[0]), probs=tuple(map(float, probs)))
-    best = max(range(len(probs)), key=probs.__getitem__)
-    if rule.kind is Kind.LABEL:
-        return Answer(value=candidates[best], p=float(probs[best]), probs=tuple(map(float, probs)))
-    expected = sum(float(c) * float(p) for c, p in zip(candidates, probs, strict=True))
-    return Answer(value=expected, p=float(probs[best]), probs=tuple(map(float, probs)))
+    return kind_of(rule).answer(rule, probs)
 
 
 class FakeBackend(Backend):
@@ -66,12 +60,12 @@ class FakeBackend(Backend):
         self.calls.append((rule.text, len(records)))
         out = []
         for record in records:
-            if rule.kind is Kind.TEXT:
+            if kind_of(rule).stores_text:
                 out.append(Answer(value=f"{rule.text}: {record[:20]}", p=None))
                 continue
             x = self._scorer(rule, record)
             n = len(rule.candidates())
-            if rule.kind is Kind.FLAG:
+            if kind_of(rule).thresholded:
                 probs = [x, 1.0 - x]
             else:
                 weights = [math.exp(-8 * (x - i / max(n - 1, 1)) ** 2) for i in range(n)]

@@ -7,16 +7,23 @@ import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastsheet.cache import NoCache, ResultCache
+from fastsheet.calibrate import Calibration
 from fastsheet.errors import DataError, FastsheetError
+from fastsheet.kinds import KINDS, kind_of
+from fastsheet.kinds.formula import compute_formula
 from fastsheet.paths import default_cache_path
 from fastsheet.results import with_results
-from fastsheet.rules import Kind, Rule, parse_labels, parse_scale
+from fastsheet.rules import Rule
 from fastsheet.runner import Progress, RuleRunner, default_calibration, evaluate, taught_runner
 from fastsheet.summary import agreement, gold_values, summarize
 from fastsheet.table import load_table, save_table
 from fastsheet.workbook import RuleReport, write_workbook
+
+if TYPE_CHECKING:
+    import polars as pl
 
 log = logging.getLogger("fastsheet")
 
@@ -31,9 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("eval", help="judge every row of DATA against a rule")
     ev.add_argument("data", metavar="DATA", help="CSV, TSV, Parquet, JSON, NDJSON, Arrow or .xlsx")
-    ev.add_argument("--rule", required=True, metavar="TEXT", help="the rule, in plain English")
+    ev.add_argument(
+        "--rule",
+        required=True,
+        metavar="TEXT",
+        help="the rule, in plain English (with --kind formula: the formula)",
+    )
     ev.add_argument("--name", default="rule", help="result column name (default: rule)")
-    ev.add_argument("--kind", choices=[k.value for k in Kind], default="flag")
+    ev.add_argument("--kind", choices=list(KINDS), default="flag")
     ev.add_argument("--labels", metavar="A,B,C", help="the labels, for --kind label")
     ev.add_argument("--scale", metavar="LO-HI", default="1-5", help="for --kind score")
     ev.add_argument("--model", metavar="PATH", help="a .gguf file or catalogued model name")
@@ -59,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     sh = sub.add_parser("shot", help="screenshot the app on DATA with a rule (offscreen)")
     sh.add_argument("data", metavar="DATA")
     sh.add_argument("--rule", metavar="TEXT")
-    sh.add_argument("--kind", choices=[k.value for k in Kind], default="flag")
+    sh.add_argument("--kind", choices=list(KINDS), default="flag")
     sh.add_argument("--labels", metavar="A,B,C")
     sh.add_argument("--scale", metavar="LO-HI", default="1-5")
     sh.add_argument("--model", metavar="PATH")
@@ -108,10 +120,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def rule_from_args(args: argparse.Namespace) -> Rule:
-    kind = Kind(args.kind)
-    labels = parse_labels(args.labels or "") if kind is Kind.LABEL else ()
-    scale = parse_scale(args.scale) if kind is Kind.SCORE else (1, 5)
-    return Rule(text=args.rule, name=args.name, kind=kind, labels=labels, scale=scale)
+    options = {"labels": args.labels or "", "scale": args.scale}
+    return kind_of(args.kind).make(args.rule, args.name, options, None)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -120,14 +130,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     rule = rule_from_args(args)
     frame = load_table(args.data)
+    if not kind_of(rule).judged:
+        return cmd_formula(args, rule, frame)
     if args.gold and args.gold not in frame.columns:
         raise DataError(
             f"Unknown gold column {args.gold!r}. Columns are: {', '.join(frame.columns)}."
         )
     rule.check_columns(frame.columns)
-    out = Path(args.out) if args.out else Path(f"{Path(args.data).stem}.{rule.name}.csv")
-    if out.suffix.lower() not in (".csv", ".parquet", ".xlsx"):
-        raise DataError(f"--out must end in .csv, .parquet or .xlsx, not {out.name}.")
+    out = output_path(args, rule)
     if args.threads is not None and args.threads < 1:
         raise DataError("--threads must be at least 1.")
     model_path = resolve_model(args.model)
@@ -163,14 +173,37 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(
             f"taught from {lesson.n_labels} labels ({len(lesson.rule.examples)} shown as examples)"
         )
-    if rule.kind is Kind.FLAG:
+    if kind_of(rule).thresholded:
         print(
             f"decision threshold p(yes) >= {calibration.threshold:.3f} ({calibration.mode.value})"
         )
-    if gold is not None and rule.kind in (Kind.FLAG, Kind.LABEL):
+    if gold is not None and kind_of(rule).labelable:
         print("gold: " + agreement(result, calibration, gold).text())
     print(f"wrote {out}")
     return 0
+
+
+def cmd_formula(args: argparse.Namespace, rule: Rule, frame: pl.DataFrame) -> int:
+    """A formula column over the data: exact, every row at once, no model."""
+    if rule.name in frame.columns:
+        raise DataError(f"A data column is already called {rule.name!r}: pick another --name.")
+    out = output_path(args, rule)
+    result = compute_formula(rule, frame)
+    answered = with_results(frame, result, Calibration())
+    if out.suffix.lower() == ".xlsx":
+        write_workbook(answered, out, [RuleReport.of(rule, summarize(result, Calibration()), None)])
+    else:
+        save_table(answered, out)
+    print(summarize(result, Calibration()).text())
+    print(f"wrote {out}")
+    return 0
+
+
+def output_path(args: argparse.Namespace, rule: Rule) -> Path:
+    out = Path(args.out) if args.out else Path(f"{Path(args.data).stem}.{rule.name}.csv")
+    if out.suffix.lower() not in (".csv", ".parquet", ".xlsx"):
+        raise DataError(f"--out must end in .csv, .parquet or .xlsx, not {out.name}.")
+    return out
 
 
 class ProgressBar:

@@ -9,6 +9,7 @@ current. A new edit cancels the old generation at the next batch boundary.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import threading
@@ -24,17 +25,18 @@ from fastsheet.cache import NoCache, ResultCache
 from fastsheet.calibrate import (
     Calibration,
     Mode,
-    calibrate_flag,
-    calibrate_label,
     choose,
     unlabeled_flag,
 )
 from fastsheet.cells import Answer, Cell
 from fastsheet.errors import FastsheetError, RuleError
+from fastsheet.formula import Formula
 from fastsheet.history import Diff, Generation, History, decision_codes
+from fastsheet.kinds import kind_of
+from fastsheet.kinds.formula import FORMULA
 from fastsheet.labels import label_array
 from fastsheet.results import DONE, ERROR, RUNNING, ResultColumn
-from fastsheet.rules import Kind, Rule
+from fastsheet.rules import Rule
 from fastsheet.runner import RuleRunner, example_rows, teaching_input
 from fastsheet.schedule import Schedule, Task
 from fastsheet.summary import GoldAgreement, Summary, agreement, breakdown, summarize
@@ -136,6 +138,8 @@ class Evaluator:
         self._closing = False
         self.model_rows = 0
         self.model_seconds = 0.0
+        self._computing: dict[str, int] = {}  # formula columns being computed: generation
+        self._formulas = concurrent.futures.ThreadPoolExecutor(1, "fastsheet-formula")
         self._worker = threading.Thread(target=self._work, name="fastsheet-model", daemon=True)
         self._worker.start()
 
@@ -155,7 +159,8 @@ class Evaluator:
         old = self.columns.get(rule.name)
         if old is not None and old.rule.identity() != rule.identity():
             self.thresholds.pop(rule.name, None)  # a new rule has a new score distribution
-        column = Column(rule, generation, ResultColumn(rule, self.frame.height, generation))
+        result = kind_of(rule).new_result(rule, self.frame.height, generation)
+        column = Column(rule, generation, result)
         if old is not None:
             column.history = old.history
         column.history.add(generation, rule)
@@ -238,7 +243,7 @@ class Evaluator:
     def _check(self, rule: Rule) -> None:
         names = set(self.frame.columns) | set(self.columns)
         unknown = [r for r in rule.references() if r not in names]
-        if unknown:
+        if unknown and kind_of(rule).judged:  # a formula's own parser says where
             rule.check_columns(
                 list(self.frame.columns) + [n for n in self.columns if n != rule.name]
             )
@@ -259,6 +264,16 @@ class Evaluator:
                 f"Rule {rule.name!r} depends on itself: {' → '.join(cycle)}. "
                 "Remove one of these references."
             )
+        if not kind_of(rule).judged:
+            self._formula(rule)  # its types must fit: `years >= "five"` fails here
+
+    def _formula(self, rule: Rule) -> Formula:
+        """A formula column's expression over the data and the columns it reads."""
+        types: dict[str, pl.DataType] = dict(self.frame.schema)
+        for name in self.columns:
+            if name != rule.name:
+                types[name] = self.values_of(name).dtype
+        return FORMULA.parse(rule, types)
 
     def _deps(self, name: str) -> list[str]:
         column = self.columns.get(name)
@@ -325,12 +340,62 @@ class Evaluator:
             self._fail(column)
             return
         ready = all(self.columns[d].complete for d in deps)
+        self._idle.clear()
+        if not column.result.kind.judged:
+            self._emit(ColumnEvent(name, column.generation, "started" if ready else "waiting"))
+            if ready:
+                self._compute(column)
+            return
         if ready:
             self._make_runner(column)
-        self._idle.clear()
         # the worker gets the runner with each task; it reads no engine state
         self.schedule.start(name, column.generation, column.runner if ready else None)
         self._emit(ColumnEvent(name, column.generation, "started" if ready else "waiting"))
+
+    def _compute(self, column: Column) -> None:
+        """Compute a formula column off the loop (polars, every row at once)."""
+        name, generation = column.rule.name, column.generation
+        try:
+            formula = self._formula(column.rule)
+        except RuleError as exc:
+            column.error = str(exc)
+            self._fail(column)
+            return
+        data = [c for c in formula.references if c in self.frame.columns]
+        frame = self.frame.select(data or self.frame.columns[:1])  # keeps the row count
+        frame = frame.with_columns(self.values_of(d) for d in self._deps(name))
+        self._computing[name] = generation
+        self._idle.clear()
+        job = self._formulas.submit(formula.evaluate, frame)
+        job.add_done_callback(
+            lambda done: self._post(self._apply_formula, name, generation, formula.type, done)
+        )
+
+    def _apply_formula(
+        self, name: str, generation: int, value_type: str, done: concurrent.futures.Future
+    ) -> None:
+        if self._computing.get(name) == generation:
+            del self._computing[name]
+        column = self.columns.get(name)
+        if column is None or column.generation != generation:
+            self._check_idle()
+            return
+        error = done.exception()
+        if error is not None:
+            column.error = f"The formula failed: {error}"
+            self._fail(column)
+            return
+        column.result.set_values(done.result(), value_type)  # type: ignore[attr-defined]
+        column.finished = len(column.result)
+        column.completed_at = None  # recomputed: complete again, so dependents follow
+        self._emit(Update(name, generation, (), (), "calibration"))
+        self._maybe_complete(column)
+        self._check_idle()
+
+    def values_of(self, name: str) -> pl.Series:
+        """A column's values, typed, as a formula reads them (empty where none yet)."""
+        column = self.columns[name]
+        return column.result.export_columns(column.calibration)[0].alias(name)
 
     def _make_runner(self, column: Column) -> None:
         frame = self.frame
@@ -351,7 +416,7 @@ class Evaluator:
             base.teaching = (records, answers)
             held = (
                 held_out_rows(labels, example_rows(base, labels, taught))
-                if rule.kind is Kind.FLAG
+                if kind_of(rule).thresholded
                 else None
             )
             if held is not None:
@@ -470,11 +535,12 @@ class Evaluator:
             self.schedule.mark_done(task.column, task.generation, hit_rows)
             self._post(self._apply_answers, task, hit_rows, hits, "cache")
         elif task.kind == "calibrate":
-            if runner.rule.kind in (Kind.FLAG, Kind.LABEL):
+            kind = kind_of(runner.rule)
+            if kind.probes_content_free:
                 answers = runner.content_free_answers()
                 self._post(self._apply_content_free, task, answers)
             records, labels = runner.teaching
-            if records and runner.rule.kind is Kind.FLAG:
+            if records and kind.thresholded:
                 lesson = teach(runner.rule, records, labels, runner.judge_with)
                 self._post(self._apply_lesson, task, lesson.calibration)
         else:
@@ -505,7 +571,17 @@ class Evaluator:
             not c.complete and c.error is None and c.rule.name in self.schedule.columns
             for c in self.columns.values()
         )
-        if not busy and not waiting and not in_flight:
+        waiting_formula = any(
+            not c.complete and c.error is None and not c.result.kind.judged
+            for c in self.columns.values()
+        )
+        if (
+            not busy
+            and not waiting
+            and not in_flight
+            and not waiting_formula
+            and not self._computing
+        ):
             self._idle.set()
 
     def _apply_running(self, task: Task) -> None:
@@ -528,7 +604,7 @@ class Evaluator:
             return
         column.finished += column.result.unfinished(rows)
         column.result.set_answers(rows, answers)
-        if column.rule.kind is Kind.FLAG:
+        if column.result.kind.thresholded:
             self._recalibrate(column)
         cells = column.result.cells(rows, column.calibration)
         self._emit(Update(task.column, task.generation, tuple(rows), cells, source))
@@ -538,15 +614,9 @@ class Evaluator:
         column = self._current(task)
         if column is None:
             return
-        kind = column.rule.kind
-        if kind is Kind.FLAG:
-            column.content_free = calibrate_flag(
-                Mode.CONTENT_FREE, content_free_p=[a.p for a in answers if a.p is not None]
-            )
+        column.content_free = column.result.kind.content_free(answers)
+        if column.result.kind.thresholded:
             column.unlabeled = None  # refit with it
-        else:
-            probs = np.asarray([a.probs for a in answers])
-            column.content_free = calibrate_label(Mode.CONTENT_FREE, probs)
         self._recalibrate(column)
 
     def _apply_lesson(self, task: Task, calibration: Calibration | None) -> None:
@@ -561,7 +631,7 @@ class Evaluator:
         name = column.rule.name
         manual = self.thresholds.get(name)
         column.calibration = choose(
-            column.rule.kind is Kind.FLAG,
+            column.result.kind.thresholded,
             Calibration(Mode.MANUAL, manual) if manual is not None else None,
             column.lesson,
             lambda: self._held_out_fit(column),
@@ -571,6 +641,11 @@ class Evaluator:
         if column.calibration != before and column.finished:
             # the decision of every done cell may have changed: no per-row payload
             self._emit(Update(column.rule.name, column.generation, (), (), "calibration"))
+            if column.complete:  # formulas over it follow at once (they cost no model call)
+                for dependent in self._dependents(name):
+                    other = self.columns[dependent]
+                    if not other.result.kind.judged and other.complete:
+                        self._compute(other)
 
     def _unlabeled_fit(self, column: Column) -> Calibration:
         """calibrate.unlabeled_flag on the done rows, refitted each time they grow by a tenth."""
@@ -634,6 +709,10 @@ class Evaluator:
         for dependent in self._dependents(name):
             other = self.columns[dependent]
             if other.error is None and all(self.columns[d].complete for d in self._deps(dependent)):
+                if not other.result.kind.judged:
+                    self._emit(ColumnEvent(dependent, other.generation, "started"))
+                    self._compute(other)
+                    continue
                 self._make_runner(other)
                 self.schedule.set_ready(dependent, other.generation, other.runner)
                 self._emit(ColumnEvent(dependent, other.generation, "started"))
@@ -643,6 +722,7 @@ class Evaluator:
         """Stop the worker after its current batch."""
         self._closing = True
         self.schedule.close()
+        self._formulas.shutdown(wait=True, cancel_futures=True)
         # wait for the batch in flight: llama.cpp cannot be interrupted, and the backend
         # must never be used by two threads (a second sheet's worker could start at once)
         self._worker.join(timeout=CLOSE_TIMEOUT_S)

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import itertools
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import polars as pl
@@ -32,6 +33,11 @@ _TOKEN = re.compile(
 _RESULT = "\u2063formula\u2063"  # a name no data column has (with_columns broadcasts literals)
 _KEYWORDS = {"and", "or", "not", "true", "false", "in"}
 _COMPARISONS = {"=", "==", "!=", "<>", "<", "<=", ">", ">="}
+
+
+def described(value_type: str) -> str:
+    """A type in a sentence: "a number", "text", "true/false", "a date"."""
+    return {NUMBER: "a number", DATE: "a date", ANY: "a value"}.get(value_type, value_type)
 
 
 class FormulaError(RuleError):
@@ -81,7 +87,9 @@ class Formula:
     def condition(self, frame: pl.DataFrame) -> pl.Series:
         """The formula as a row filter: true rows pass, false and empty ones do not."""
         if self.type not in (BOOL, ANY):
-            raise RuleError(f"A condition must be true or false; {self.text!r} is a {self.type}.")
+            raise RuleError(
+                f"A condition must be true or false; {self.text!r} gives {described(self.type)}."
+            )
         return self.evaluate(frame).fill_null(False).cast(pl.Boolean)
 
 
@@ -135,9 +143,25 @@ def parse_formula(text: str, columns: Mapping[str, pl.DataType | str]) -> Formul
     return Formula(text, result.expr, result.type, tuple(dict.fromkeys(parser.references)))
 
 
-def references(text: str, columns: Sequence[str]) -> list[str]:
-    """The columns a formula names (raises FormulaError if it cannot be read)."""
-    return list(parse_formula(text, dict.fromkeys(columns, ANY)).references)
+def names(text: str) -> list[str]:
+    """The column names a formula mentions, in order (empty if it cannot be read):
+    `{braced}` names, and bare names that are neither keywords nor function calls."""
+    try:
+        tokens = tokenize(text)
+    except FormulaError:
+        return []
+    found = []
+    for token, after in itertools.pairwise(tokens):
+        if token.kind == "column" or (
+            token.kind == "name" and token.word not in _KEYWORDS and after.text != "("
+        ):
+            found.append(token.text)
+    return list(dict.fromkeys(found))
+
+
+def check_syntax(text: str) -> None:
+    """Raise FormulaError if `text` is not a formula, whatever its columns' types."""
+    parse_formula(text, dict.fromkeys(names(text), ANY))
 
 
 class _Parser:
@@ -338,7 +362,9 @@ class _Parser:
     def logical(self, part: Typed, op: Token) -> pl.Expr:
         if part.type not in (BOOL, ANY):
             raise FormulaError(
-                self.text, part.position, f"{op.text!r} needs true/false here, not a {part.type}"
+                self.text,
+                part.position,
+                f"{op.text!r} needs true/false here, not {described(part.type)}",
             )
         return part.expr
 
@@ -348,7 +374,7 @@ class _Parser:
                 raise FormulaError(
                     self.text,
                     part.position,
-                    f"{op.text!r} needs a number here, not a {part.type}",
+                    f"{op.text!r} needs a number here, not {described(part.type)}",
                 )
 
     def as_text(self, part: Typed) -> pl.Expr:
@@ -358,7 +384,9 @@ class _Parser:
         left, right = self.dates(left, right), self.dates(right, left)
         kinds = {left.type, right.type} - {ANY}
         if len(kinds) > 1:
-            raise self.fail(op, f"Cannot compare a {left.type} with a {right.type}")
+            raise self.fail(
+                op, f"Cannot compare {described(left.type)} with {described(right.type)}"
+            )
         a, b = left.expr, right.expr
         if kinds == {TEXT}:
             a, b = a.str.to_lowercase(), b.str.to_lowercase()
@@ -393,7 +421,8 @@ class _Parser:
             raise FormulaError(
                 self.text,
                 part.position,
-                f"{name.word}() needs a {' or '.join(types)} here, not a {part.type}",
+                f"{name.word}() needs {' or '.join(map(described, types))} here, "
+                f"not {described(part.type)}",
             )
         return part.expr
 
@@ -434,7 +463,9 @@ def _if(p: _Parser, name: Token, args: list[Typed]) -> Typed:
     kinds = {yes.type, no.type} - {ANY}
     if len(kinds) > 1:
         raise FormulaError(
-            p.text, no.position, f"if() gives a {yes.type} or a {no.type}: both must be one type"
+            p.text,
+            no.position,
+            f"if() gives {described(yes.type)} or {described(no.type)}: both must be one type",
         )
     expr = pl.when(p.logical(cond, name)).then(yes.expr).otherwise(no.expr)
     return Typed(expr, kinds.pop() if kinds else ANY, name.position)

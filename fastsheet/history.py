@@ -79,5 +79,5 @@ def decision_codes(values: np.ndarray) -> np.ndarray:
     """Compact per-row decisions for the history: NaN becomes -1."""
     out = np.full(len(values), -1, dtype=np.int16)
     ok = ~np.isnan(values)
-    out[ok] = np.rint(values[ok]).astype(np.int16)
+    out[ok] = np.rint(np.clip(values[ok], -32767, 32767)).astype(np.int16)
     return out

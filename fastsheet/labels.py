@@ -12,29 +12,24 @@ from collections.abc import Mapping
 import numpy as np
 import polars as pl
 
-from fastsheet.rules import Kind, Rule, is_yes
+from fastsheet.kinds import kind_of
+from fastsheet.rules import Rule
 from fastsheet.summary import gold_values
 
 MAX_TEACHING_ROWS = 64  # labels judged for the cross-fitted threshold, at most
 
 
 def labelable(rule: Rule) -> bool:
-    return rule.kind in (Kind.FLAG, Kind.LABEL)
+    return kind_of(rule).labelable
 
 
 def encode(rule: Rule, value: object) -> float:
     """A mark's value as a label float (raises ValueError for an unknown label)."""
-    if rule.kind is Kind.FLAG:
-        return 1.0 if is_yes(value) else 0.0
-    return float(rule.labels.index(str(value)))
+    return kind_of(rule).encode(rule, value)
 
 
 def decode(rule: Rule, x: float) -> bool | str | None:
-    if np.isnan(x):
-        return None
-    if rule.kind is Kind.FLAG:
-        return bool(x)
-    return rule.labels[int(x)]
+    return kind_of(rule).decode(rule, x)
 
 
 def label_array(
@@ -82,6 +77,5 @@ def marks_column(rule: Rule, marks: Mapping[int, object], n: int) -> pl.Series:
     values: list[object] = [None] * n
     for row, value in marks.items():
         if 0 <= row < n:
-            values[row] = bool(value) if rule.kind is Kind.FLAG else str(value)
-    dtype = pl.Boolean if rule.kind is Kind.FLAG else pl.String
-    return pl.Series(f"{rule.name}_gold", values, dtype=dtype)
+            values[row] = value
+    return kind_of(rule).mark_series(f"{rule.name}_gold", values)

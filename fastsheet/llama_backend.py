@@ -26,9 +26,10 @@ from fastsheet.errors import ModelError
 from fastsheet.fingerprint import file_identity
 from fastsheet.framing import Framing
 from fastsheet.gguf import read_info
+from fastsheet.kinds import kind_of
 from fastsheet.models import framing_for
 from fastsheet.prompts import Prompt, build_prompt
-from fastsheet.rules import Kind, Rule
+from fastsheet.rules import Rule
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +315,7 @@ class LlamaBackend(Backend):
 
     def judge(self, rule: Rule, records: Sequence[str]) -> list[Answer]:
         plan = self._plan(rule)
-        if rule.kind is Kind.TEXT:
+        if kind_of(rule).stores_text:
             return self._generate(plan, records)
         prefix_seq, prefix_len = self._prefix_seq(plan)
         rows = [self.row_tokens(plan, r) for r in records]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,3 +85,18 @@ def multiclass_auc(probs: np.ndarray, gold_index: np.ndarray) -> float:
         if 0 < np.sum(gold_index == k) < len(gold_index)
     ]
     return float(np.mean(values)) if values else float("nan")
+
+
+def wilson(k: int, n: int, population: int | None = None, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson interval for k of n, narrowed by the finite-population correction."""
+    if n <= 0:
+        return 0.0, 1.0
+    if population and n >= population:
+        p = k / n
+        return p, p
+    n_eff = n * (population - 1) / (population - n) if population and population > n else n
+    p = k / n
+    denom = 1 + z * z / n_eff
+    centre = (p + z * z / (2 * n_eff)) / denom
+    half = z * math.sqrt(p * (1 - p) / n_eff + z * z / (4 * n_eff * n_eff)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)

@@ -7,31 +7,35 @@ matrix (one column per candidate). Decisions are derived with a Calibration.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
 from fastsheet.calibrate import Calibration
 from fastsheet.cells import Answer, Cell, CellState
-from fastsheet.rules import Kind, Rule
+
+if TYPE_CHECKING:
+    from fastsheet.rules import Rule
 
 STATE_CODES = {CellState.PENDING: 0, CellState.RUNNING: 1, CellState.DONE: 2, CellState.ERROR: 3}
 _STATES = {code: state for state, code in STATE_CODES.items()}
 PENDING, RUNNING, DONE, ERROR = 0, 1, 2, 3
-LOW_MARGIN = 0.2  # flag: |logit(p) - logit(threshold)| below this is low confidence
-LOW_TOP_P = 0.5  # label / score: top probability below this is low confidence
 
 
 class ResultColumn:
     """Results of one rule over n rows."""
 
     def __init__(self, rule: Rule, n: int, generation: int = 0) -> None:
+        from fastsheet.kinds import kind_of  # the kinds build results: import when used
+
         self.rule = rule
+        self.kind = kind_of(rule)
         self.generation = generation
         self.candidates = rule.candidates()
         self.state = np.zeros(n, dtype=np.uint8)
         self.probs = np.full((n, max(1, len(self.candidates))), np.nan, dtype=np.float64)
-        self.text: list[str | None] | None = [None] * n if rule.kind is Kind.TEXT else None
+        self.text: list[str | None] | None = [None] * n if self.kind.stores_text else None
         self.errors: dict[int, str] = {}
 
     def __len__(self) -> int:
@@ -63,15 +67,28 @@ class ResultColumn:
             return pl.Series(self.rule.name, self.text, dtype=pl.String)
         values, _ = self.decide(calibration)
         missing = np.isnan(values)
-        kind = self.rule.kind
-        if kind is Kind.FLAG:
-            text = np.where(values == 1.0, "yes", "no")
-        elif kind is Kind.LABEL:
-            names = np.asarray(self.candidates, dtype=object)
-            text = names[np.where(missing, 0, values).astype(np.int64)]
-        else:
-            text = np.char.mod("%.2f", np.where(missing, 0.0, values))
+        text = self.kind.texts(np.where(missing, 0.0, values), self.candidates)
         return pl.Series(self.rule.name, np.where(missing, "", text).tolist(), dtype=pl.String)
+
+    def summary(self, calibration: Calibration, prioritised: np.ndarray | None = None) -> object:
+        """Counts so far; while incomplete, a running estimate of the whole column.
+
+        Rows judged out of the random order (`prioritised`, e.g. the visible ones) are
+        counted exactly and kept out of the sample the estimate is drawn from."""
+        idx = np.flatnonzero(self.state == DONE)  # the one pass over every row
+        values, _ = self.decide(calibration, idx)
+        exact = prioritised[idx] if prioritised is not None and len(idx) < len(self) else None
+        return self.kind.summarize(values, len(self), self.candidates, exact)
+
+    def export_columns(self, calibration: Calibration) -> list[pl.Series]:
+        """NAME (the decision or value, typed) and NAME_p (the probability of that answer)."""
+        name = self.rule.name
+        values, p = self.decide(calibration)
+        if self.text is not None:
+            column = pl.Series(name, self.text, dtype=pl.String)
+        else:
+            column = self.kind.export(name, values, self.candidates)
+        return [column, pl.Series(f"{name}_p", p, dtype=pl.Float64).fill_nan(None)]
 
     def unfinished(self, rows: Sequence[int]) -> int:
         """How many of `rows` (each counted once) are neither done nor failed yet."""
@@ -97,24 +114,7 @@ class ResultColumn:
         its probability; score: expected value and the top score's probability; text:
         zeros and NaN."""
         probs = self.probs if rows is None else self.probs[rows]
-        n = len(probs)
-        kind = self.rule.kind
-        if kind is Kind.FLAG:
-            p_yes = probs[:, 0]
-            decision = p_yes >= calibration.threshold
-            p = np.where(decision, p_yes, 1.0 - p_yes)
-            return np.where(np.isnan(p_yes), np.nan, decision.astype(np.float64)), p
-        if kind is Kind.LABEL:
-            if calibration.weights is not None:
-                probs = probs * np.asarray(calibration.weights)
-                probs = probs / probs.sum(axis=1, keepdims=True)
-            index = np.nan_to_num(probs, nan=-1.0).argmax(axis=1)
-            value = np.where(np.isnan(probs[:, 0]), np.nan, index.astype(np.float64))
-            return value, probs[np.arange(n), index]
-        if kind is Kind.SCORE:
-            values = np.asarray([float(c) for c in self.candidates])
-            return probs @ values, probs.max(axis=1)
-        return np.zeros(n), np.full(n, np.nan)
+        return self.kind.decide(probs, self.candidates, calibration)
 
     def cell(self, row: int, calibration: Calibration) -> Cell:
         """The value of one cell, for display."""
@@ -126,18 +126,7 @@ class ResultColumn:
         """Done rows whose answer is close to the decision boundary."""
         idx = slice(None) if rows is None else np.asarray(rows, dtype=np.int64)
         done = self.state[idx] == DONE
-        if self.text is not None:
-            return np.zeros(done.shape, dtype=bool)
-        if self.rule.kind is Kind.FLAG:
-            p = np.clip(self.probs[idx, 0], 1e-6, 1 - 1e-6)
-            t = min(max(calibration.threshold, 1e-6), 1 - 1e-6)
-            margin = np.abs(np.log(p / (1 - p)) - np.log(t / (1 - t)))
-            return done & (margin < LOW_MARGIN)
-        probs = self.probs[idx]
-        if calibration.weights is not None:
-            probs = probs * np.asarray(calibration.weights)
-            probs = probs / probs.sum(axis=1, keepdims=True)
-        return done & (np.nan_to_num(probs.max(axis=1), nan=1.0) < LOW_TOP_P)
+        return done & self.kind.low_confidence(self.probs[idx], calibration)
 
     def cells(self, rows: Sequence[int], calibration: Calibration) -> tuple[Cell, ...]:
         """Cell values for many rows at once (one vectorised decision, not one per row)."""
@@ -181,31 +170,12 @@ class ResultColumn:
         return [self._python_value(v) for v in values], [float(p) for p in ps]
 
     def _python_value(self, v: float) -> str | float | bool | None:
-        if np.isnan(v):
-            return None
-        if self.rule.kind is Kind.FLAG:
-            return bool(v)
-        if self.rule.kind is Kind.LABEL:
-            return self.candidates[int(v)]
-        return float(v)
+        return self.kind.python_value(v, self.candidates)  # type: ignore[return-value]
 
 
 def with_results(
     frame: pl.DataFrame, result: ResultColumn, calibration: Calibration
 ) -> pl.DataFrame:
-    """DATA plus NAME (decision or value) and NAME_p (probability of that answer)."""
-    name = result.rule.name
-    values, p = result.decide(calibration)
-    kind = result.rule.kind
-    if kind is Kind.FLAG:
-        column = pl.Series(name, values, dtype=pl.Float64).cast(pl.Boolean)
-    elif kind is Kind.LABEL:
-        labels = pl.Series(list(result.candidates), dtype=pl.String)
-        index = pl.Series(values).fill_nan(None).cast(pl.Int64)
-        column = labels.gather(index).alias(name)
-    elif kind is Kind.SCORE:
-        column = pl.Series(name, values, dtype=pl.Float64).fill_nan(None)
-    else:
-        column = pl.Series(name, result.text, dtype=pl.String)
-    p_column = pl.Series(f"{name}_p", p, dtype=pl.Float64).fill_nan(None)
-    return frame.with_columns(column, p_column)
+    """DATA plus NAME (decision or value) and, for a judged column, NAME_p (probability
+    of that answer)."""
+    return frame.with_columns(result.export_columns(calibration))

@@ -14,17 +14,15 @@ from fastsheet.backend import Backend
 from fastsheet.cache import NoCache, ResultCache, cache_key, rule_key_prefix
 from fastsheet.calibrate import (
     Calibration,
-    Mode,
-    calibrate_flag,
-    calibrate_label,
     choose,
     unlabeled_flag,
 )
 from fastsheet.cells import Answer
+from fastsheet.kinds import kind_of
 from fastsheet.labels import decode, teaching_rows
 from fastsheet.prompts import content_free_records
 from fastsheet.results import ResultColumn
-from fastsheet.rules import Kind, Rule
+from fastsheet.rules import Rule
 from fastsheet.table import record_columns, records
 from fastsheet.teach import MIN_LABELS, Lesson, held_out_calibration, held_out_rows, teach
 
@@ -125,14 +123,10 @@ class RuleRunner:
 
 def content_free_calibration(runner: RuleRunner) -> Calibration | None:
     """p(yes) on content-free records (flag), or their label priors (label)."""
-    kind = runner.rule.kind
-    if kind is Kind.FLAG:
-        p_cf = [a.p for a in runner.content_free_answers() if a.p is not None]
-        return calibrate_flag(Mode.CONTENT_FREE, content_free_p=p_cf)
-    if kind is Kind.LABEL:
-        probs = np.asarray([a.probs for a in runner.content_free_answers()])
-        return calibrate_label(Mode.CONTENT_FREE, probs)
-    return None
+    kind = kind_of(runner.rule)
+    if not kind.probes_content_free:
+        return None
+    return kind.content_free(runner.content_free_answers())
 
 
 def default_calibration(
@@ -146,7 +140,7 @@ def default_calibration(
     The same policy as the live engine: with many labels, the fit on the labeled rows
     beyond the teaching ones (teach.held_out_calibration); else the lesson's; else
     calibrate.unlabeled_flag, measured on the dev suite (README, "Accuracy")."""
-    flag = runner.rule.kind is Kind.FLAG
+    flag = kind_of(runner.rule).thresholded
 
     def held_out() -> Calibration | None:
         if labels is None or result is None or lesson is None or not flag:

@@ -19,6 +19,7 @@ from fastsheet.cache import ResultCache
 from fastsheet.calibrate import Calibration
 from fastsheet.engine import Evaluator
 from fastsheet.errors import DataError, RuleError
+from fastsheet.kinds import kind_of
 from fastsheet.labels import marks_column
 from fastsheet.models import model_ref, resolve_model
 from fastsheet.project import SUFFIX, AppState, Project, load_project, save_project
@@ -28,13 +29,6 @@ from fastsheet.table import load_table, save_table
 from fastsheet.workbook import RuleReport, write_workbook
 
 log = logging.getLogger(__name__)
-
-DEFAULT_TEXT = {
-    Kind.FLAG: "Flag if ",
-    Kind.LABEL: "Which kind is it?",
-    Kind.SCORE: "How strong is it?",
-    Kind.TEXT: "Summarise the record in a few words.",
-}
 
 
 class Session:
@@ -143,11 +137,11 @@ class Session:
     def add_rule(
         self, kind: Kind = Kind.FLAG, text: str | None = None, name: str | None = None
     ) -> Rule:
-        name = name or self.unique_name(
-            {Kind.FLAG: "flag", Kind.LABEL: "label", Kind.SCORE: "score", Kind.TEXT: "text"}[kind]
+        column_kind = kind_of(kind)
+        name = name or self.unique_name(column_kind.base_name)
+        rule = column_kind.make(
+            text or column_kind.default_text, name, column_kind.default_options, None
         )
-        labels = ("yes", "no", "unsure") if kind is Kind.LABEL else ()
-        rule = Rule(text or DEFAULT_TEXT[kind], name=name, kind=kind, labels=labels)
         self.order.append(name)
         self.set_rule(rule)
         return rule

@@ -19,8 +19,9 @@ import numpy as np
 from fastsheet.calibrate import Calibration, Mode, from_gold
 from fastsheet.cells import Answer
 from fastsheet.framing import balanced_examples
+from fastsheet.kinds import kind_of
 from fastsheet.labels import MAX_TEACHING_ROWS
-from fastsheet.rules import Kind, Rule
+from fastsheet.rules import Rule
 
 MIN_LABELS = 4
 MAX_EXAMPLES = 8
@@ -61,10 +62,11 @@ def teach(rule: Rule, records: Sequence[str], answers: Sequence[object], judge: 
     `answers` are bools for a flag rule, label strings for a label rule. `judge`
     answers records under a given rule (through the cache)."""
     base = replace(rule, examples=())
-    if len(records) < MIN_LABELS or rule.kind not in (Kind.FLAG, Kind.LABEL):
+    kind = kind_of(rule)
+    if len(records) < MIN_LABELS or not kind.labelable:
         return Lesson(base, None, len(records))
     taught = replace(base, examples=examples_for(base, records, answers))
-    if rule.kind is not Kind.FLAG:
+    if not kind.thresholded:
         return Lesson(taught, None, len(records))
     gold = np.asarray([bool(a) for a in answers])
     if gold.all() or not gold.any():

@@ -8,7 +8,9 @@ from pathlib import Path
 import polars as pl
 
 from fastsheet.errors import DataError
-from fastsheet.rules import Kind, Rule
+from fastsheet.kinds import kind_of
+from fastsheet.kinds.base import FLAG_STYLE
+from fastsheet.rules import Rule
 from fastsheet.summary import FlagSummary, GoldAgreement, LabelSummary, Summary
 from fastsheet.table import atomic_write, nested_as_text
 
@@ -68,7 +70,11 @@ def write_workbook(frame: pl.DataFrame, path: Path, reports: list[RuleReport]) -
 def _write(frame: pl.DataFrame, target: str, reports: list[RuleReport]) -> None:
     import xlsxwriter
 
-    flags = [r.rule.name for r in reports if r.rule.kind is Kind.FLAG and r.rule.name in frame]
+    flags = [
+        r.rule.name
+        for r in reports
+        if kind_of(r.rule).style == FLAG_STYLE and r.rule.name in frame.columns
+    ]
     probabilities = [f"{r.rule.name}_p" for r in reports if f"{r.rule.name}_p" in frame.columns]
     with xlsxwriter.Workbook(target) as book:
         flagged = {"bg_color": FLAGGED_TINT, "font_color": "#8d1d20"}

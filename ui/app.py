@@ -16,9 +16,9 @@ from PySide6.QtWidgets import QApplication
 
 from fastsheet.cache import ResultCache
 from fastsheet.errors import FastsheetError
+from fastsheet.kinds import kind_of
 from fastsheet.paths import PROJECT_ROOT, default_cache_path
 from fastsheet.project import AppState
-from fastsheet.rules import Kind, Rule, parse_labels, parse_scale
 from fastsheet.session import Session
 from ui import palette
 from ui.main_window import MainWindow
@@ -179,24 +179,13 @@ def shot(
             result["code"] = 2
             return
         if rule_text:
-            k = Kind(kind)
-            rule = Rule(
-                rule_text,
-                name=session.unique_name("rule"),
-                kind=k,
-                labels=parse_labels(labels or "") if k is Kind.LABEL else (),
-                scale=parse_scale(scale) if k is Kind.SCORE else (1, 5),
-            )
-            window.add_rule(k)
-            window.set_rule(
-                Rule(
-                    rule.text,
-                    name=window.selected_rule(),
-                    kind=k,
-                    labels=rule.labels,
-                    scale=rule.scale,
-                )
-            )
+            column_kind = kind_of(kind)
+            options = {"labels": labels or "", "scale": scale}
+            column_kind.make(
+                rule_text, "rule", options, None
+            )  # a bad rule fails before the window changes
+            window.add_rule(column_kind.kind)
+            window.set_rule(column_kind.make(rule_text, window.selected_rule(), options, None))
             window._select(window.selected_rule())
         elif session.order:  # a project: its last column (e.g. the judge over the replies)
             window._select(session.order[-1])

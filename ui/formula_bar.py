@@ -14,8 +14,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fastsheet.framing import Framing, statement
-from fastsheet.rules import Kind, Rule
+from fastsheet.framing import Framing
+from fastsheet.kinds import KINDS, kind_of
+from fastsheet.rules import Rule
 
 DEBOUNCE_MS = 300
 
@@ -99,10 +100,8 @@ class FormulaBar(QWidget):
         self.name.setObjectName("formulaName")
         self.name.setMinimumWidth(90)
         self.kind = QComboBox()
-        self.kind.addItems([k.value for k in Kind])
-        self.kind.setToolTip(
-            "flag: yes/no · label: one of your labels · score: a number on a scale · text: a short answer"
-        )
+        self.kind.addItems(list(KINDS))
+        self.kind.setToolTip(" · ".join(k.summary for k in KINDS.values()))
         self.labels = QLineEdit()
         self.labels.setPlaceholderText("labels, comma-separated")
         self.scale = QLineEdit()
@@ -179,18 +178,15 @@ class FormulaBar(QWidget):
         return self._rule.name if self._rule else None
 
     def _show_options(self) -> None:
-        kind = self.kind.currentText()
-        self.labels.setVisible(kind == Kind.LABEL.value)
-        self.scale.setVisible(kind == Kind.SCORE.value)
+        option = KINDS[self.kind.currentText()].option
+        self.labels.setVisible(option == "labels")
+        self.scale.setVisible(option == "scale")
 
     def _kind_changed(self) -> None:
         self._show_options()
-        if (
-            not self._loading
-            and self.kind.currentText() == Kind.LABEL.value
-            and not self.labels.text().strip()
-        ):
-            self.labels.setText("yes, no, unsure")
+        defaults = KINDS[self.kind.currentText()].default_options
+        if not self._loading and defaults.get("labels") and not self.labels.text().strip():
+            self.labels.setText(defaults["labels"])
         self._changed()
 
     def _changed(self) -> None:
@@ -219,8 +215,4 @@ class FormulaBar(QWidget):
 
 def asked_as(rule: Rule, framing: Framing = Framing.STATEMENT) -> str:
     """How the rule reaches the model, for the formula bar's tooltip."""
-    if rule.kind is Kind.FLAG and framing is not Framing.RULE:
-        return f"The model is asked: “{statement(rule)}” Is that true for the row?"
-    if rule.kind is Kind.TEXT:
-        return "The rule is the model's instruction; each row is the input it answers."
-    return f"The model judges each row against: “{rule.text}”"
+    return kind_of(rule).asked(rule, framing)

@@ -41,8 +41,10 @@ from PySide6.QtWidgets import (
 from fastsheet.encoding import file_note
 from fastsheet.engine import ColumnEvent, Event
 from fastsheet.errors import FastsheetError, RuleError
+from fastsheet.kinds import KINDS, kind_of
+from fastsheet.kinds.base import TEXT_STYLE
 from fastsheet.project import AppState
-from fastsheet.rules import Kind, Rule, parse_labels, parse_scale
+from fastsheet.rules import Kind, Rule
 from fastsheet.session import Session
 from fastsheet.summary import default_breakdown
 from ui import theme
@@ -234,8 +236,8 @@ class MainWindow(FileActions, ModelActions, Marking, LayoutMemory, QMainWindow):
             "Add a flag rule column",
         )
         add_menu = QMenu(self)
-        for kind in Kind:
-            add_menu.addAction(f"{kind.value} column", lambda k=kind: self.add_rule(k))
+        for kind in KINDS.values():
+            add_menu.addAction(f"{kind.name} column", lambda k=kind.kind: self.add_rule(k))
         self.act_rename = action(
             "Rename", "F2", self.rename_dialog, "Rename the selected rule column"
         )
@@ -489,7 +491,9 @@ class MainWindow(FileActions, ModelActions, Marking, LayoutMemory, QMainWindow):
         rule = self.model.rule_of(col)
         base = (
             320
-            if rule and self.session.rule(rule).kind is Kind.TEXT and self.model.is_rule_column(col)
+            if rule
+            and kind_of(self.session.rule(rule)).style == TEXT_STYLE
+            and self.model.is_rule_column(col)
             else 90
         )
         return max(base, min(380, widest + 36))
@@ -562,18 +566,9 @@ class MainWindow(FileActions, ModelActions, Marking, LayoutMemory, QMainWindow):
         if self.session is None or name not in self.session.order:
             return
         try:
-            kind = Kind(values["kind"])
-            labels = parse_labels(values["labels"]) if kind is Kind.LABEL else ()
-            scale = parse_scale(values["scale"] or "1-5") if kind is Kind.SCORE else (1, 5)
+            options = {"labels": values["labels"], "scale": values["scale"]}
             old = self.session.rule(name)
-            rule = Rule(
-                values["text"],
-                name=name,
-                kind=kind,
-                labels=labels,
-                scale=scale,
-                max_tokens=old.max_tokens,
-            )
+            rule = kind_of(values["kind"]).make(values["text"], name, options, old)
         except RuleError as exc:
             self.formula.show_error(str(exc))
             return
@@ -770,7 +765,7 @@ class MainWindow(FileActions, ModelActions, Marking, LayoutMemory, QMainWindow):
         self.summary.show_gold(ev.agreement(name))
         self._show_threshold(name)
         by = self.summary.by.currentText()
-        if by and by != "(none)" and column.rule.kind is not Kind.TEXT:
+        if by and by != "(none)" and not column.result.kind.stores_text:
             try:
                 self.summary.show_breakdown(ev.breakdown(name, by))
             except FastsheetError:
@@ -785,7 +780,7 @@ class MainWindow(FileActions, ModelActions, Marking, LayoutMemory, QMainWindow):
 
     def _show_threshold(self, name: str) -> None:
         column = self.session.evaluator.columns[name]
-        if column.rule.kind is not Kind.FLAG:
+        if not column.result.kind.thresholded:
             self.summary.show_threshold(None, None)
             return
         done = column.result.done_mask()

@@ -5,7 +5,8 @@ from __future__ import annotations
 from PySide6.QtWidgets import QMenu
 
 from fastsheet.cells import CellState
-from fastsheet.rules import Kind
+from fastsheet.kinds import kind_of
+from fastsheet.kinds.base import FLAG_STYLE
 from fastsheet.teach import MIN_LABELS
 from ui.sheet_model import cell_of
 
@@ -21,7 +22,7 @@ class Marking:
         if not current.isValid() or not self.model.is_rule_column(current.column()):
             return None
         name = self.model.column_name(current.column())
-        if self.session.rule(name).kind not in (Kind.FLAG, Kind.LABEL):
+        if not kind_of(self.session.rule(name)).labelable:
             return None
         rows = sorted(
             {
@@ -46,7 +47,7 @@ class Marking:
             cell = cell_of(self.model.index(view_row, col))
             if cell is None or cell.state is not CellState.DONE:
                 continue
-            if rule.kind is Kind.FLAG:
+            if kind_of(rule).style == FLAG_STYLE:
                 value: object = bool(cell.value) if right else not bool(cell.value)
             elif right:
                 value = cell.value

@@ -23,7 +23,6 @@ from PySide6.QtCore import (
 from fastsheet.cells import Cell, CellState
 from fastsheet.engine import Event, Update
 from fastsheet.results import DONE, ERROR
-from fastsheet.rules import Kind
 from fastsheet.session import Session
 from fastsheet.summary import disagreements
 from fastsheet.table import column_types
@@ -381,10 +380,7 @@ class SheetModel(QAbstractTableModel):
                 text.rank(method="ordinal").fill_null(len(text) + 1).to_numpy().astype(np.float64)
             )
         values, p = col.result.decide(col.calibration)
-        if col.rule.kind is Kind.FLAG:
-            p_yes = col.result.p_yes()
-            return np.where(np.isnan(p_yes), np.nan, p_yes)
-        return values + (np.nan_to_num(p, nan=0.0) * 1e-3 if col.rule.kind is Kind.LABEL else 0)
+        return col.result.kind.sort_key(col.result.probs, values, p)
 
     def _filter_mask(self, n: int) -> np.ndarray | None:
         mode, name = self._filter, self._filter_column

@@ -10,7 +10,9 @@ import time
 from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QPalette
 
 from fastsheet.cells import Cell, CellState
-from fastsheet.rules import Kind, Rule
+from fastsheet.kinds import kind_of
+from fastsheet.kinds.base import FLAG_STYLE, NUMBER_STYLE, TEXT_STYLE, VALUE_STYLE
+from fastsheet.rules import Rule
 
 
 def now() -> float:
@@ -46,18 +48,32 @@ def cell_text(cell: Cell, rule: Rule) -> str:
         return "⚠ error"
     value = cell.value
     mark = " ?" if cell.low_confidence else ""
-    if rule.kind is Kind.FLAG:
+    style = kind_of(rule).style
+    if style == FLAG_STYLE:
         return ("✔ yes" if value else "✘ no") + mark
-    if rule.kind is Kind.SCORE and isinstance(value, float):
+    if style == NUMBER_STYLE and isinstance(value, float):
         return f"{value:.1f}{mark}"
-    if rule.kind is Kind.TEXT:
+    if style == TEXT_STYLE:
         return str(value or "")
+    if style == VALUE_STYLE:
+        return value_text(value)
     return f"{value}{mark}"
+
+
+def value_text(value: object) -> str:
+    """An exact value (a formula's): true/false, a number as typed, text as it is."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "✔ true" if value else "✘ false"
+    if isinstance(value, float):
+        return f"{int(value):,}" if value.is_integer() and abs(value) < 1e15 else f"{value:,.4g}"
+    return str(value)
 
 
 def label_text(value: object, rule: Rule) -> str:
     """A known answer the user marked, as the labels column shows it."""
-    if rule.kind is Kind.FLAG:
+    if kind_of(rule).style == FLAG_STYLE:
         return "✔ yes" if value else "✘ no"
     return str(value)
 
@@ -69,7 +85,7 @@ def cell_tooltip(cell: Cell, rule: Rule) -> str | None:
         return "Waiting to be judged"
     if cell.state is CellState.RUNNING:
         return "Being judged now"
-    if rule.kind is Kind.TEXT:
+    if kind_of(rule).style == TEXT_STYLE:
         return str(cell.value or "")
     if cell.p is None:
         return None
@@ -95,10 +111,13 @@ def cell_background(cell: Cell, rule: Rule, flashing: bool = False) -> QBrush | 
         return QBrush(flash_color())
     if cell.state is CellState.ERROR:
         return QBrush(QColor("#6e1f1f") if is_dark else QColor("#fde2e1"))
-    if cell.state is not CellState.DONE or rule.kind is Kind.TEXT:
+    style = kind_of(rule).style
+    if cell.state is not CellState.DONE or style == TEXT_STYLE:
         return None
+    if style == VALUE_STYLE and not isinstance(cell.value, bool):
+        return None  # numbers and text from a formula: plain, like data
     strength = 0.35 if cell.p is None else max(0.15, min(1.0, (cell.p - 0.5) * 2))
-    if rule.kind is Kind.FLAG:
+    if style in (FLAG_STYLE, VALUE_STYLE):
         flagged, cleared = flag_colors()
         base = flagged if cell.value else cleared
         if not cell.value:

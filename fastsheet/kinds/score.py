@@ -1,0 +1,121 @@
+"""The score kind: a number on a scale per row (the expected value over the scale)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from fastsheet.calibrate import Calibration
+from fastsheet.cells import Answer
+from fastsheet.errors import RuleError
+from fastsheet.framing import QUESTION_SYSTEM, RECORD, Exchange, Framing, fenced, in_words, legacy
+from fastsheet.kinds.base import NUMBER_STYLE, ColumnKind
+from fastsheet.kinds.label import LOW_TOP_P, weighted
+
+if TYPE_CHECKING:
+    from fastsheet.rules import Rule
+
+
+@dataclass(frozen=True)
+class ScoreSummary:
+    total: int
+    done: int
+    mean: float
+    low: float
+    high: float
+
+    def text(self) -> str:
+        return f"mean {self.mean:.2f} ({self.done:,} / {self.total:,} scored)"
+
+
+def parse_scale(text: str) -> tuple[int, int]:
+    """Parse `LO-HI`, e.g. `1-5`."""
+    match = re.fullmatch(r"\s*(-?\d+)\s*-\s*(-?\d+)\s*", text)
+    if not match:
+        raise RuleError(f"Bad scale {text!r}: write it as LO-HI, e.g. 1-5.")
+    return int(match.group(1)), int(match.group(2))
+
+
+class ScoreKind(ColumnKind):
+    name = "score"
+    base_name = "score"
+    default_text = "How strong is it?"
+    summary = "score: a number on a scale"
+    option = "scale"
+    default_options = MappingProxyType({"scale": "1-5"})
+    style = NUMBER_STYLE
+
+    def check(self, rule: Rule) -> dict[str, object]:
+        lo, hi = rule.scale
+        if lo >= hi or hi - lo > 20:
+            raise RuleError(
+                f"Bad scale {lo}-{hi}: give LO-HI with LO < HI and at most 21 steps, e.g. 1-5."
+            )
+        return {}
+
+    def make(self, text: str, name: str, options: Mapping[str, str], base: Rule | None) -> Rule:
+        from fastsheet.rules import Rule
+
+        scale = parse_scale(options.get("scale") or "1-5")
+        return Rule(text, name=name, kind=self.kind, scale=scale)
+
+    def identity(self, rule: Rule) -> dict[str, object]:
+        return {"scale": list(rule.scale)}
+
+    def candidates(self, rule: Rule) -> tuple[str, ...]:
+        lo, hi = rule.scale
+        return tuple(str(v) for v in range(lo, hi + 1))
+
+    def answer_text(self, rule: Rule, value: object) -> str:
+        return str(round(float(value)))  # type: ignore[arg-type]
+
+    def exchange(self, rule: Rule, framing: Framing) -> Exchange:
+        lo, hi = rule.scale
+        if framing is Framing.RULE:
+            return legacy(
+                rule, f"Rate the record on a scale from {lo} to {hi}. Answer with one whole number."
+            )
+        ask = in_words(rule.text.strip())
+        scale = f"Answer with one whole number from {lo} to {hi}."
+        if framing is Framing.FENCED:
+            return fenced(f"Question: {ask}", scale)
+        if framing is Framing.STATEMENT:
+            return Exchange(QUESTION_SYSTEM, f"Question: {ask}\n\nText:\n{RECORD}\n\n{scale}")
+        return Exchange(QUESTION_SYSTEM, f"{RECORD}\n\nQuestion: {ask}\n{scale}")
+
+    def answer(self, rule: Rule, probs: Sequence[float]) -> Answer:
+        candidates = self.candidates(rule)
+        best = max(range(len(probs)), key=probs.__getitem__)
+        expected = sum(float(c) * float(p) for c, p in zip(candidates, probs, strict=True))
+        return Answer(value=expected, p=float(probs[best]), probs=tuple(map(float, probs)))
+
+    def decide(
+        self, probs: np.ndarray, candidates: tuple[str, ...], calibration: Calibration
+    ) -> tuple[np.ndarray, np.ndarray]:
+        values = np.asarray([float(c) for c in candidates])
+        return probs @ values, probs.max(axis=1)
+
+    def low_confidence(self, probs: np.ndarray, calibration: Calibration) -> np.ndarray:
+        return np.nan_to_num(weighted(probs, calibration).max(axis=1), nan=1.0) < LOW_TOP_P
+
+    def summarize(
+        self, values: np.ndarray, total: int, candidates: tuple[str, ...], exact: np.ndarray | None
+    ) -> ScoreSummary:
+        n_done = len(values)
+        mean = float(values.mean()) if n_done else float("nan")
+        sd = float(values.std(ddof=1)) if n_done > 1 else 0.0
+        half = 1.96 * sd / math.sqrt(n_done) if n_done else float("nan")
+        if n_done and total > n_done:
+            half *= math.sqrt((total - n_done) / max(total - 1, 1))
+        elif n_done >= total:
+            half = 0.0
+        return ScoreSummary(total, n_done, mean, mean - half, mean + half)
+
+
+SCORE = ScoreKind()

@@ -1,0 +1,63 @@
+"""The text kind: a short free answer per row; the rule is the model's instruction."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from fastsheet.errors import RuleError
+from fastsheet.framing import RECORD, Exchange, Framing, in_words
+from fastsheet.kinds.base import TEXT_STYLE, ColumnKind
+
+if TYPE_CHECKING:
+    from fastsheet.rules import Rule
+
+
+@dataclass(frozen=True)
+class TextSummary:
+    total: int
+    done: int
+
+    def text(self) -> str:
+        return f"{self.done:,} / {self.total:,} answered"
+
+
+class TextKind(ColumnKind):
+    name = "text"
+    base_name = "text"
+    default_text = "Summarise the record in a few words."
+    summary = "text: a short answer"
+    style = TEXT_STYLE
+    stores_text = True
+
+    def check(self, rule: Rule) -> dict[str, object]:
+        if not 1 <= rule.max_tokens <= 512:
+            raise RuleError("A text rule's answer length must be between 1 and 512 tokens.")
+        return {}
+
+    def make(self, text: str, name: str, options: Mapping[str, str], base: Rule | None) -> Rule:
+        from fastsheet.rules import Rule
+
+        return Rule(text, name=name, kind=self.kind, max_tokens=base.max_tokens if base else 48)
+
+    def identity(self, rule: Rule) -> dict[str, object]:
+        return {"max_tokens": rule.max_tokens}
+
+    def exchange(self, rule: Rule, framing: Framing) -> Exchange:
+        # under every framing: the rule is the instruction (e.g. a support bot's prompt)
+        # and the row is the input, so a bot's instruction gets a bot's reply
+        return Exchange(in_words(rule.text.strip()), RECORD)
+
+    def asked(self, rule: Rule, framing: Framing) -> str:
+        return "The rule is the model's instruction; each row is the input it answers."
+
+    def summarize(
+        self, values: np.ndarray, total: int, candidates: tuple[str, ...], exact: np.ndarray | None
+    ) -> TextSummary:
+        return TextSummary(total, len(values))
+
+
+TEXT = TextKind()
