@@ -11,6 +11,7 @@ class CellState(enum.Enum):
     RUNNING = "running"
     DONE = "done"
     ERROR = "error"
+    SKIPPED = "skipped"  # outside the column's condition: never put to the model
 
 
 @dataclass(frozen=True, slots=True)

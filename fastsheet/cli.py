@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from fastsheet.cache import NoCache, ResultCache
 from fastsheet.calibrate import Calibration
 from fastsheet.errors import DataError, FastsheetError
+from fastsheet.formula import parse_formula
 from fastsheet.kinds import KINDS, kind_of
 from fastsheet.kinds.formula import compute_formula
 from fastsheet.paths import default_cache_path
@@ -48,6 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--kind", choices=list(KINDS), default="flag")
     ev.add_argument("--labels", metavar="A,B,C", help="the labels, for --kind label")
     ev.add_argument("--scale", metavar="LO-HI", default="1-5", help="for --kind score")
+    ev.add_argument(
+        "--where",
+        metavar="FORMULA",
+        default="",
+        help="judge only the rows where this formula is true; the rest are skipped",
+    )
     ev.add_argument("--model", metavar="PATH", help="a .gguf file or catalogued model name")
     ev.add_argument("--gold", metavar="COLUMN", help="column of gold labels to calibrate and score")
     ev.add_argument("--out", metavar="FILE", help="output .csv, .parquet or .xlsx")
@@ -120,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def rule_from_args(args: argparse.Namespace) -> Rule:
-    options = {"labels": args.labels or "", "scale": args.scale}
+    options = {"labels": args.labels or "", "scale": args.scale, "where": args.where}
     return kind_of(args.kind).make(args.rule, args.name, options, None)
 
 
@@ -137,6 +144,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
             f"Unknown gold column {args.gold!r}. Columns are: {', '.join(frame.columns)}."
         )
     rule.check_columns(frame.columns)
+    skip = (
+        ~parse_formula(rule.where, frame.schema).condition(frame).to_numpy() if rule.where else None
+    )
     out = output_path(args, rule)
     if args.threads is not None and args.threads < 1:
         raise DataError("--threads must be at least 1.")
@@ -150,15 +160,15 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(f"fastsheet: warning: {cache.warning}", file=sys.stderr)
     backend = LlamaBackend(model_path, n_threads=args.threads)
     try:
-        exclude = [c for c in (args.gold, rule.name, f"{rule.name}_p") if c]
+        exclude = [c for c in (args.gold, rule.name, f"{rule.name}_p", f"{rule.name}_source") if c]
         runner = RuleRunner(frame, rule, backend, cache, exclude=exclude)
         gold = gold_values(frame[args.gold], rule) if args.gold else None
         runner, lesson = taught_runner(runner, gold)
         bar = ProgressBar()
-        result = evaluate(runner, on_progress=bar.update)
+        result = evaluate(runner, on_progress=bar.update, skip=skip)
         bar.finish()
         calibration = default_calibration(runner, result, lesson, gold)
-        answered = with_results(frame, result, calibration)
+        answered = with_results(frame, result, calibration, source=True)
         if out.suffix.lower() == ".xlsx":
             agreed = agreement(result, calibration, gold) if gold is not None else None
             report = RuleReport.of(rule, summarize(result, calibration), agreed)

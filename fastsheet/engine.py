@@ -30,12 +30,12 @@ from fastsheet.calibrate import (
 )
 from fastsheet.cells import Answer, Cell
 from fastsheet.errors import FastsheetError, RuleError
-from fastsheet.formula import Formula
+from fastsheet.formula import ANY, BOOL, Formula, described, parse_formula
 from fastsheet.history import Diff, Generation, History, decision_codes
 from fastsheet.kinds import kind_of
 from fastsheet.kinds.formula import FORMULA
 from fastsheet.labels import label_array
-from fastsheet.results import DONE, ERROR, RUNNING, ResultColumn
+from fastsheet.results import CACHE, DONE, ERROR, MODEL, RUNNING, SKIPPED, ResultColumn
 from fastsheet.rules import Rule
 from fastsheet.runner import RuleRunner, example_rows, teaching_input
 from fastsheet.schedule import Schedule, Task
@@ -266,20 +266,39 @@ class Evaluator:
             )
         if not kind_of(rule).judged:
             self._formula(rule)  # its types must fit: `years >= "five"` fails here
+        if rule.where:
+            self._condition(rule)
 
-    def _formula(self, rule: Rule) -> Formula:
-        """A formula column's expression over the data and the columns it reads."""
+    def _types(self, rule: Rule) -> dict[str, pl.DataType]:
+        """What a formula of `rule` may read: the data, and every other column's values."""
         types: dict[str, pl.DataType] = dict(self.frame.schema)
         for name in self.columns:
             if name != rule.name:
                 types[name] = self.values_of(name).dtype
-        return FORMULA.parse(rule, types)
+        return types
+
+    def _formula(self, rule: Rule) -> Formula:
+        """A formula column's expression over the data and the columns it reads."""
+        return FORMULA.parse(rule, self._types(rule))
+
+    def _condition(self, rule: Rule) -> Formula:
+        """A rule's condition (`only where …`), which must be true or false."""
+        try:
+            condition = parse_formula(rule.where, self._types(rule))
+        except RuleError as exc:
+            raise RuleError(f"The condition of {rule.name!r}: {exc}") from None
+        if condition.type not in (BOOL, ANY):
+            raise RuleError(
+                f"The condition of {rule.name!r} must be true or false; "
+                f"{rule.where!r} gives {described(condition.type)}."
+            )
+        return condition
 
     def _deps(self, name: str) -> list[str]:
         column = self.columns.get(name)
         if column is None:
             return []
-        return [r for r in column.rule.references() if r in self.columns]
+        return [r for r in column.rule.dependencies() if r in self.columns]
 
     def _cycle_from(self, start: str) -> list[str] | None:
         def visit(name: str, path: list[str]) -> list[str] | None:
@@ -325,7 +344,7 @@ class Evaluator:
     def _revive_waiting_for(self, name: str, seen: set[str]) -> None:
         """A column whose rule named `name` before it existed can run now."""
         for other in list(self.columns.values()):
-            if other.error and other.rule.name not in seen and name in other.rule.references():
+            if other.error and other.rule.name not in seen and name in other.rule.dependencies():
                 seen.add(other.rule.name)
                 with contextlib.suppress(RuleError):
                     self._set_rule(other.rule, seen)
@@ -346,33 +365,91 @@ class Evaluator:
             if ready:
                 self._compute(column)
             return
-        if ready:
+        direct = ready and not column.rule.where  # a condition is computed first
+        if direct:
             self._make_runner(column)
         # the worker gets the runner with each task; it reads no engine state
-        self.schedule.start(name, column.generation, column.runner if ready else None)
+        self.schedule.start(name, column.generation, column.runner if direct else None)
         self._emit(ColumnEvent(name, column.generation, "started" if ready else "waiting"))
+        if ready and not direct:
+            self._launch_conditioned(column)
+
+    def _launch(self, column: Column) -> None:
+        """Start a column whose dependencies are now complete."""
+        name, generation = column.rule.name, column.generation
+        self._emit(ColumnEvent(name, generation, "started"))
+        if not column.result.kind.judged:
+            self._compute(column)
+        elif column.rule.where:
+            self._launch_conditioned(column)
+        else:
+            self._make_runner(column)
+            self.schedule.set_ready(name, generation, column.runner)
+
+    def _launch_conditioned(self, column: Column) -> None:
+        """Compute the condition off the loop; then judge only the rows it keeps."""
+        self._off_loop(column, self._condition, Formula.condition, self._apply_condition)
+
+    def _apply_condition(self, column: Column, keep: pl.Series, _formula: Formula) -> None:
+        name, generation = column.rule.name, column.generation
+        skip = ~keep.to_numpy()
+        column.result.set_skipped(skip)
+        column.finished += column.result.skipped
+        self._make_runner(column)
+        self.schedule.set_ready(name, generation, column.runner, skip)
+        self._emit(Update(name, generation, (), (), "calibration"))  # the skipped cells
+
+    def _formula_frame(self, name: str, formula: Formula) -> pl.DataFrame:
+        """The columns a formula reads: its data columns, and other columns' values."""
+        data = [c for c in formula.references if c in self.frame.columns]
+        frame = self.frame.select(data or self.frame.columns[:1])  # keeps the row count
+        return frame.with_columns(
+            self.values_of(c) for c in formula.references if c in self.columns and c != name
+        )
 
     def _compute(self, column: Column) -> None:
         """Compute a formula column off the loop (polars, every row at once)."""
+        self._off_loop(column, self._formula, Formula.evaluate, self._apply_formula)
+
+    def _apply_formula(self, column: Column, values: pl.Series, formula: Formula) -> None:
+        column.result.set_values(values, formula.type)  # type: ignore[attr-defined]
+        column.finished = len(column.result)
+        column.completed_at = None  # recomputed: complete again, so dependents follow
+        self._emit(Update(column.rule.name, column.generation, (), (), "calibration"))
+
+    def _off_loop(
+        self,
+        column: Column,
+        parse: Callable[[Rule], Formula],
+        compute: Callable[[Formula, pl.DataFrame], pl.Series],
+        apply: Callable[[Column, pl.Series, Formula], None],
+    ) -> None:
+        """Parse a formula of the column, compute it on the formula thread, and `apply`
+        the result on the loop (if the column's generation is still current)."""
         name, generation = column.rule.name, column.generation
         try:
-            formula = self._formula(column.rule)
+            formula = parse(column.rule)
         except RuleError as exc:
             column.error = str(exc)
             self._fail(column)
             return
-        data = [c for c in formula.references if c in self.frame.columns]
-        frame = self.frame.select(data or self.frame.columns[:1])  # keeps the row count
-        frame = frame.with_columns(self.values_of(d) for d in self._deps(name))
+        frame = self._formula_frame(name, formula)
         self._computing[name] = generation
         self._idle.clear()
-        job = self._formulas.submit(formula.evaluate, frame)
-        job.add_done_callback(
-            lambda done: self._post(self._apply_formula, name, generation, formula.type, done)
-        )
+        job = self._formulas.submit(compute, formula, frame)
 
-    def _apply_formula(
-        self, name: str, generation: int, value_type: str, done: concurrent.futures.Future
+        def done(job: concurrent.futures.Future) -> None:
+            self._post(self._computed, name, generation, formula, job, apply)
+
+        job.add_done_callback(done)
+
+    def _computed(
+        self,
+        name: str,
+        generation: int,
+        formula: Formula,
+        job: concurrent.futures.Future,
+        apply: Callable[[Column, pl.Series, Formula], None],
     ) -> None:
         if self._computing.get(name) == generation:
             del self._computing[name]
@@ -380,15 +457,11 @@ class Evaluator:
         if column is None or column.generation != generation:
             self._check_idle()
             return
-        error = done.exception()
-        if error is not None:
-            column.error = f"The formula failed: {error}"
+        if job.exception() is not None:
+            column.error = f"The formula {formula.text!r} failed: {job.exception()}"
             self._fail(column)
             return
-        column.result.set_values(done.result(), value_type)  # type: ignore[attr-defined]
-        column.finished = len(column.result)
-        column.completed_at = None  # recomputed: complete again, so dependents follow
-        self._emit(Update(name, generation, (), (), "calibration"))
+        apply(column, job.result(), formula)
         self._maybe_complete(column)
         self._check_idle()
 
@@ -399,7 +472,7 @@ class Evaluator:
 
     def _make_runner(self, column: Column) -> None:
         frame = self.frame
-        deps = self._deps(column.rule.name)
+        deps = [d for d in column.rule.references() if d in self.columns]  # the record's
         if deps:
             frame = frame.with_columns(*(self.answers_text(d) for d in deps))
         exclude = self.excluded()
@@ -444,7 +517,12 @@ class Evaluator:
         column = self.columns.get(name)
         if column is None:
             return None
-        return label_array(column.rule, self.frame, self.marks.get(name))
+        labels = label_array(column.rule, self.frame, self.marks.get(name))
+        if labels is not None and column.result.skipped:
+            # a row outside the condition is not the rule's to answer: its label neither
+            # teaches the rule nor counts for agreement
+            labels[column.result.state == SKIPPED] = np.nan
+        return labels
 
     def gold_values(self, name: str) -> np.ndarray | None:
         """The rule's known answers, or None when it has none at all."""
@@ -571,17 +649,9 @@ class Evaluator:
             not c.complete and c.error is None and c.rule.name in self.schedule.columns
             for c in self.columns.values()
         )
-        waiting_formula = any(
-            not c.complete and c.error is None and not c.result.kind.judged
-            for c in self.columns.values()
-        )
-        if (
-            not busy
-            and not waiting
-            and not in_flight
-            and not waiting_formula
-            and not self._computing
-        ):
+        # a formula waiting for its columns is idle with them (a cancelled rule leaves it
+        # waiting); one being computed is not
+        if not busy and not waiting and not in_flight and not self._computing:
             self._idle.set()
 
     def _apply_running(self, task: Task) -> None:
@@ -603,7 +673,7 @@ class Evaluator:
             self._check_idle()
             return
         column.finished += column.result.unfinished(rows)
-        column.result.set_answers(rows, answers)
+        column.result.set_answers(rows, answers, CACHE if source == "cache" else MODEL)
         if column.result.kind.thresholded:
             self._recalibrate(column)
         cells = column.result.cells(rows, column.calibration)
@@ -709,13 +779,7 @@ class Evaluator:
         for dependent in self._dependents(name):
             other = self.columns[dependent]
             if other.error is None and all(self.columns[d].complete for d in self._deps(dependent)):
-                if not other.result.kind.judged:
-                    self._emit(ColumnEvent(dependent, other.generation, "started"))
-                    self._compute(other)
-                    continue
-                self._make_runner(other)
-                self.schedule.set_ready(dependent, other.generation, other.runner)
-                self._emit(ColumnEvent(dependent, other.generation, "started"))
+                self._launch(other)
         self._check_idle()
 
     def close(self) -> None:

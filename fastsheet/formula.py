@@ -159,11 +159,6 @@ def names(text: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def check_syntax(text: str) -> None:
-    """Raise FormulaError if `text` is not a formula, whatever its columns' types."""
-    parse_formula(text, dict.fromkeys(names(text), ANY))
-
-
 class _Parser:
     """Precedence, lowest first: or, and, not, comparison, & (join text), + -, * / %, unary."""
 

@@ -19,7 +19,9 @@ from fastsheet.rules import Kind, Rule
 log = logging.getLogger(__name__)
 
 SUFFIX = ".fastsheet"
-FORMAT_VERSION = 2  # 2: labels belong to each rule (gold column, marks, threshold)
+FORMAT_VERSION = (
+    3  # 2: labels belong to each rule (gold, marks, threshold); 3: formulas, conditions
+)
 RECENT_LIMIT = 10
 LAYOUT_LIMIT = 200  # projects whose window layout is remembered
 
@@ -50,6 +52,7 @@ class Project:
                     "max_tokens": r.max_tokens,
                     "extra": dict(r.extra),
                     "gold": r.gold,
+                    "where": r.where,
                     "marks": {str(k): v for k, v in sorted(self.marks.get(r.name, {}).items())},
                     "threshold": self.thresholds.get(r.name),
                 }
@@ -112,6 +115,7 @@ def load_project(path: Path) -> Project:
                 max_tokens=int(item.get("max_tokens", 48)),
                 extra={str(k): str(v) for k, v in dict(item.get("extra") or {}).items()},
                 gold=item.get("gold", legacy_gold if "gold" not in item else None),
+                where=str(item.get("where") or ""),
             )
             marks = {int(k): v for k, v in dict(item.get("marks") or {}).items()}
             threshold = item.get("threshold")

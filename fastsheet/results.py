@@ -18,9 +18,18 @@ from fastsheet.cells import Answer, Cell, CellState
 if TYPE_CHECKING:
     from fastsheet.rules import Rule
 
-STATE_CODES = {CellState.PENDING: 0, CellState.RUNNING: 1, CellState.DONE: 2, CellState.ERROR: 3}
+STATE_CODES = {
+    CellState.PENDING: 0,
+    CellState.RUNNING: 1,
+    CellState.DONE: 2,
+    CellState.ERROR: 3,
+    CellState.SKIPPED: 4,
+}
 _STATES = {code: state for state, code in STATE_CODES.items()}
-PENDING, RUNNING, DONE, ERROR = 0, 1, 2, 3
+PENDING, RUNNING, DONE, ERROR, SKIPPED = 0, 1, 2, 3, 4
+#: where each answer came from, per row (NAME_source on export)
+SOURCES = (None, "model", "cache", "skipped")
+MODEL, CACHE = 1, 2
 
 
 class ResultColumn:
@@ -37,12 +46,17 @@ class ResultColumn:
         self.probs = np.full((n, max(1, len(self.candidates))), np.nan, dtype=np.float64)
         self.text: list[str | None] | None = [None] * n if self.kind.stores_text else None
         self.errors: dict[int, str] = {}
+        self.source = np.zeros(n, dtype=np.uint8)  # an index into SOURCES
+        self.skipped = 0  # rows outside the condition
 
     def __len__(self) -> int:
         return len(self.state)
 
-    def set_answers(self, rows: Sequence[int], answers: Sequence[Answer]) -> None:
+    def set_answers(
+        self, rows: Sequence[int], answers: Sequence[Answer], source: int = MODEL
+    ) -> None:
         idx = np.asarray(rows, dtype=np.int64)
+        self.source[idx] = source
         if self.text is not None:
             for row, answer in zip(rows, answers, strict=True):
                 self.text[row] = "" if answer.value is None else str(answer.value)
@@ -51,6 +65,12 @@ class ResultColumn:
         self.state[idx] = DONE
         for row in rows:
             self.errors.pop(row, None)
+
+    def set_skipped(self, skip: np.ndarray) -> None:
+        """Rows outside the condition (a bool mask): answered "skipped", never judged."""
+        self.state[skip] = SKIPPED
+        self.source[skip] = SOURCES.index("skipped")
+        self.skipped = int(np.count_nonzero(skip))
 
     def set_state(self, rows: Sequence[int], code: int) -> None:
         self.state[np.asarray(rows, dtype=np.int64)] = code
@@ -78,17 +98,25 @@ class ResultColumn:
         idx = np.flatnonzero(self.state == DONE)  # the one pass over every row
         values, _ = self.decide(calibration, idx)
         exact = prioritised[idx] if prioritised is not None and len(idx) < len(self) else None
-        return self.kind.summarize(values, len(self), self.candidates, exact)
+        return self.kind.summarize(values, len(self), self.candidates, exact, self.skipped)
 
-    def export_columns(self, calibration: Calibration) -> list[pl.Series]:
-        """NAME (the decision or value, typed) and NAME_p (the probability of that answer)."""
+    def export_columns(self, calibration: Calibration, source: bool = False) -> list[pl.Series]:
+        """NAME (the decision or value, typed), NAME_p (the probability of that answer)
+        and with `source`, NAME_source: model, cache or skipped."""
         name = self.rule.name
         values, p = self.decide(calibration)
         if self.text is not None:
             column = pl.Series(name, self.text, dtype=pl.String)
         else:
             column = self.kind.export(name, values, self.candidates)
-        return [column, pl.Series(f"{name}_p", p, dtype=pl.Float64).fill_nan(None)]
+        out = [column, pl.Series(f"{name}_p", p, dtype=pl.Float64).fill_nan(None)]
+        if source:
+            out.append(self.source_column())
+        return out
+
+    def source_column(self) -> pl.Series:
+        names = np.asarray(SOURCES, dtype=object)[self.source]
+        return pl.Series(f"{self.rule.name}_source", names.tolist(), dtype=pl.String)
 
     def unfinished(self, rows: Sequence[int]) -> int:
         """How many of `rows` (each counted once) are neither done nor failed yet."""
@@ -174,8 +202,8 @@ class ResultColumn:
 
 
 def with_results(
-    frame: pl.DataFrame, result: ResultColumn, calibration: Calibration
+    frame: pl.DataFrame, result: ResultColumn, calibration: Calibration, source: bool = False
 ) -> pl.DataFrame:
     """DATA plus NAME (decision or value) and, for a judged column, NAME_p (probability
-    of that answer)."""
-    return frame.with_columns(result.export_columns(calibration))
+    of that answer) and with `source`, NAME_source (model, cache or skipped)."""
+    return frame.with_columns(result.export_columns(calibration, source))

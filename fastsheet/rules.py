@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from fastsheet.errors import RuleError
+from fastsheet.formula import names
 from fastsheet.kinds import kind_of
 from fastsheet.kinds.flag import NO_WORDS, YES_WORDS, is_yes
 from fastsheet.kinds.label import parse_labels
@@ -41,12 +42,18 @@ class Rule:
     #: a data column of known answers for this rule (never shown to the model); not
     #: part of the identity: labels change the answers only through `examples`
     gold: str | None = None
+    #: a formula: only rows where it is true are judged; the rest are skipped (no model
+    #: call). Not part of the identity: it picks rows, it does not change an answer
+    where: str = ""
 
     def __post_init__(self) -> None:
         if not self.text.strip():
             raise RuleError("The rule is empty: write what each row should be judged on.")
         if not self.name.strip():
             raise RuleError("A rule column needs a name.")
+        object.__setattr__(self, "where", self.where.strip())
+        if self.where and not kind_of(self).judged:
+            raise RuleError("Only a rule column has a condition; a formula can use if().")
         for name, value in kind_of(self).check(self).items():
             object.__setattr__(self, name, value)
 
@@ -54,13 +61,17 @@ class Rule:
         """The columns the rule names, in order, without repeats (`{column}` in a rule)."""
         return kind_of(self).rule_references(self)
 
+    def dependencies(self) -> list[str]:
+        """Every column the rule needs first: its references and its condition's."""
+        return list(dict.fromkeys([*self.references(), *names(self.where)]))
+
     def check_columns(self, columns: Sequence[str]) -> None:
         """Raise a RuleError naming any referenced column that does not exist."""
         unknown = [name for name in self.references() if name not in columns]
         if unknown:
-            names = ", ".join(f"{{{n}}}" for n in unknown)
+            shown = ", ".join(f"{{{n}}}" for n in unknown)
             raise RuleError(
-                f"Unknown column {names} in rule {self.name!r}. Columns are: {', '.join(columns)}."
+                f"Unknown column {shown} in rule {self.name!r}. Columns are: {', '.join(columns)}."
             )
 
     def answer_text(self, value: str | float | bool) -> str:

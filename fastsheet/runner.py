@@ -21,7 +21,7 @@ from fastsheet.cells import Answer
 from fastsheet.kinds import kind_of
 from fastsheet.labels import decode, teaching_rows
 from fastsheet.prompts import content_free_records
-from fastsheet.results import ResultColumn
+from fastsheet.results import CACHE, ResultColumn
 from fastsheet.rules import Rule
 from fastsheet.table import record_columns, records
 from fastsheet.teach import MIN_LABELS, Lesson, held_out_calibration, held_out_rows, teach
@@ -198,11 +198,15 @@ def evaluate(
     runner: RuleRunner,
     chunk: int = 2048,
     on_progress: Callable[[Progress], None] | None = None,
+    skip: np.ndarray | None = None,
 ) -> ResultColumn:
-    """Judge every row, in order; answers come from the cache where they can."""
+    """Judge every row (but those in `skip`, a bool mask: they are skipped), in order;
+    answers come from the cache where they can."""
     n = runner.frame.height
     result = ResultColumn(runner.rule, n)
-    start, computed, done = time.perf_counter(), 0, 0
+    if skip is not None:
+        result.set_skipped(skip)
+    start, computed, done = time.perf_counter(), 0, result.skipped
     batch = max(1, runner.backend.batch_size())
 
     def report() -> None:
@@ -211,9 +215,11 @@ def evaluate(
 
     for first in range(0, n, chunk):
         rows = list(range(first, min(n, first + chunk)))
+        if skip is not None:
+            rows = [r for r in rows if not skip[r]]
         hit_rows, hits = runner.cached(rows)
         if hit_rows:
-            result.set_answers(hit_rows, hits)
+            result.set_answers(hit_rows, hits, CACHE)
             done += len(hit_rows)
             report()
         hit = set(hit_rows)

@@ -87,10 +87,17 @@ class Schedule:
             self.epoch += 1
             self.wakeup.notify_all()
 
-    def set_ready(self, name: str, generation: int, work: object) -> None:
+    def set_ready(
+        self, name: str, generation: int, work: object, skip: np.ndarray | None = None
+    ) -> None:
+        """The column can run now; rows in `skip` (a bool mask) are never judged."""
         with self.lock:
             plan = self.columns.get(name)
             if plan and plan.generation == generation:
+                if skip is not None:
+                    plan.left -= int(np.count_nonzero(skip & ~plan.taken))
+                    plan.taken |= skip
+                    plan.cache_order = plan.cache_order[~skip[plan.cache_order]]
                 plan.ready, plan.work = True, work
                 self.epoch += 1
                 self.wakeup.notify_all()

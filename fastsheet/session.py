@@ -245,20 +245,21 @@ class Session:
     def export_writer(self, path: Path) -> Callable[[], None]:
         """A snapshot of the results now, and a function that writes it to `path`
         (safe to call on another thread: it touches no live state)."""
-        frame = self.results_frame()
+        frame = self.results_frame(source=True)
         if path.suffix.lower() == ".xlsx":
             reports = self.reports()
             return lambda: write_workbook(frame, path, reports)
         return lambda: save_table(frame, path)
 
-    def results_frame(self) -> pl.DataFrame:
-        """The data with every rule column's answers and probabilities (and marks)."""
+    def results_frame(self, source: bool = False) -> pl.DataFrame:
+        """The data with every rule column's answers and probabilities (and marks; with
+        `source`, where each answer came from: model, cache or skipped)."""
         ev = self._ev()
         frame = self._frame()
         for name in self.order:
             column = ev.columns.get(name)
             if column is not None:
-                frame = with_results(frame, column.result, column.calibration)
+                frame = with_results(frame, column.result, column.calibration, source)
                 marks = ev.marks.get(name)
                 if marks:
                     frame = frame.with_columns(marks_column(column.rule, marks, frame.height))

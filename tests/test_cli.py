@@ -46,7 +46,7 @@ def test_eval_flag_with_gold_writes_results_and_summary(tmp_path: Path, data: Pa
     )
     assert run.returncode == 0, run.stderr
     result = pl.read_csv(out)
-    assert result.columns == ["source", "review", "gold", "rule", "rule_p"]
+    assert result.columns == ["source", "review", "gold", "rule", "rule_p", "rule_source"]
     assert result["rule"].dtype == pl.Boolean
     assert result["rule_p"].is_between(0, 1).all()
     # rule_p is the probability of the decided answer: p(yes) for flagged rows, p(no) otherwise;
@@ -76,7 +76,58 @@ def test_eval_flag_with_gold_writes_results_and_summary(tmp_path: Path, data: Pa
         str(cache),
     )
     assert again.returncode == 0
-    assert pl.read_csv(out).equals(result)
+    cached = pl.read_csv(out)
+    assert cached.drop("rule_source").equals(result.drop("rule_source"))
+    assert set(result["rule_source"]) == {"model"} and set(cached["rule_source"]) == {"cache"}
+
+
+def test_eval_where_judges_only_the_rows_it_keeps(tmp_path: Path, data: Path):
+    out = tmp_path / "where.csv"
+    run = fastsheet(
+        "eval",
+        str(data),
+        "--rule",
+        "The review is positive.",
+        "--where",
+        "len(review) > 20",
+        "--out",
+        str(out),
+        "--no-cache",
+    )
+    assert run.returncode == 0, run.stderr
+    result = pl.read_csv(out)
+    long = result["review"].str.len_chars() > 20
+    assert 0 < long.sum() < len(result)
+    assert result.filter(~long)["rule"].is_null().all()
+    assert set(result.filter(~long)["rule_source"]) == {"skipped"}
+    assert set(result.filter(long)["rule_source"]) == {"model"}
+    assert result.filter(long)["rule"].is_not_null().all()
+    assert run.stdout.splitlines()[0].endswith(f"· {(~long).sum()} skipped")
+
+
+def test_eval_formula_kind_needs_no_model(tmp_path: Path, data: Path):
+    out = tmp_path / "f.csv"
+    run = fastsheet(
+        "eval",
+        str(data),
+        "--kind",
+        "formula",
+        "--name",
+        "short",
+        "--rule",
+        'len(review) <= 20 or contains(review, "great")',
+        "--out",
+        str(out),
+        "--model",
+        str(tmp_path / "no-such-model.gguf"),  # never loaded
+    )
+    assert run.returncode == 0, run.stderr
+    result = pl.read_csv(out)
+    expected = (result["review"].str.len_chars() <= 20) | result[
+        "review"
+    ].str.to_lowercase().str.contains("great")
+    assert result["short"].to_list() == expected.to_list()
+    assert run.stdout.startswith(f"{expected.sum()} / {len(result)} true")
 
 
 def test_eval_label_to_parquet_with_custom_name(tmp_path: Path):
@@ -159,6 +210,10 @@ def test_eval_score_and_text(tmp_path: Path, data: Path):
         ("empty_labels", "label set is empty"),
         ("unknown_suffix", "unknown file type"),
         ("unknown_gold", "Unknown gold column"),
+        (
+            "where_not_a_condition",
+            "A condition must be true or false; 'len(review)' gives a number",
+        ),
     ],
 )
 def test_bad_input_exits_nonzero_with_one_clear_line(
@@ -187,12 +242,35 @@ def test_bad_input_exits_nonzero_with_one_clear_line(
         args[1] = str(weird)
     elif case == "unknown_gold":
         args += ["--gold", "verdict"]
+    elif case == "where_not_a_condition":
+        args += ["--where", "len(review)"]
     run = fastsheet(*args)
     assert run.returncode != 0
     lines = [line for line in run.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, run.stderr
     assert lines[0].startswith("fastsheet: error: ") and expected in lines[0]
     assert out.read_text() == "precious earlier results\n"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["--kind", "formula", "--rule", "len(review) >"],
+            "Expected a value, but the formula ends",
+        ),
+        (["--kind", "formula", "--rule", "review > 3"], "Cannot compare text with a number"),
+        (["--rule", "The review is positive.", "--where", "nope = 1"], "Unknown column 'nope'"),
+    ],
+)
+def test_a_bad_formula_says_where_with_a_caret(
+    tmp_path: Path, data: Path, args: list[str], expected: str
+):
+    run = fastsheet("eval", str(data), *args, "--out", str(tmp_path / "o.csv"), "--no-cache")
+    assert run.returncode == 2
+    lines = run.stderr.splitlines()
+    assert lines[0].startswith("fastsheet: error: ") and expected in lines[0]
+    assert lines[-1].strip() == "^" and not (tmp_path / "o.csv").exists()
 
 
 def test_models_lists_the_default(model_path: Path):

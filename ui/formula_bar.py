@@ -108,6 +108,16 @@ class FormulaBar(QWidget):
         self.scale.setPlaceholderText("1-5")
         self.scale.setMaximumWidth(70)
         self.editor = RuleEdit()
+        self.where_label = QLabel("only where")
+        self.where_label.setObjectName("whereLabel")
+        self.where = QLineEdit()
+        self.where.setObjectName("where")
+        self.where.setPlaceholderText("all rows")
+        self.where.setToolTip(
+            "A condition (a formula, e.g. years_experience >= 5): only the rows where it is "
+            "true are put to the model; the others are skipped, with no model call."
+        )
+        self.where_label.setBuddy(self.where)
         self.error = QLabel()
         self.error.setObjectName("formulaError")
         self.error.setWordWrap(True)
@@ -123,6 +133,8 @@ class FormulaBar(QWidget):
         row.addWidget(self.scale)
         row.addWidget(fx)
         row.addWidget(self.editor, 4)
+        row.addWidget(self.where_label)
+        row.addWidget(self.where, 2)
         outer = QHBoxLayout(self)
         outer.setContentsMargins(8, 6, 8, 6)
         outer.addLayout(row)
@@ -134,6 +146,7 @@ class FormulaBar(QWidget):
         self.editor.textChanged.connect(self._changed)
         self.labels.textEdited.connect(self._changed)
         self.scale.textEdited.connect(self._changed)
+        self.where.textEdited.connect(self._changed)
         self.kind.currentTextChanged.connect(self._kind_changed)
         self.set_rule(None)
 
@@ -146,16 +159,19 @@ class FormulaBar(QWidget):
         self._timer.stop()
         self._rule = rule
         enabled = rule is not None
-        for w in (self.kind, self.labels, self.scale, self.editor):
+        for w in (self.kind, self.labels, self.scale, self.editor, self.where):
             w.setEnabled(enabled)
         if rule is None:
             self.name.setText("Select or add a rule column")
             self.editor.setPlainText("")
+            self.where.setText("")
         else:
             self.name.setText(rule.name)
             self.kind.setCurrentText(rule.kind.value)
             self.labels.setText(", ".join(rule.labels))
             self.scale.setText(f"{rule.scale[0]}-{rule.scale[1]}")
+            if self.where.text() != rule.where:
+                self.where.setText(rule.where)
             if self.editor.toPlainText() != rule.text:
                 self.editor.setPlainText(rule.text)
         self.editor.setToolTip(asked_as(rule) if rule is not None else "")
@@ -178,9 +194,16 @@ class FormulaBar(QWidget):
         return self._rule.name if self._rule else None
 
     def _show_options(self) -> None:
-        option = KINDS[self.kind.currentText()].option
-        self.labels.setVisible(option == "labels")
-        self.scale.setVisible(option == "scale")
+        kind = KINDS[self.kind.currentText()]
+        self.labels.setVisible(kind.option == "labels")
+        self.scale.setVisible(kind.option == "scale")
+        self.where_label.setVisible(kind.judged)
+        self.where.setVisible(kind.judged)
+        self.editor.setPlaceholderText(
+            "Write a rule in plain English, e.g. Flag if the {category} is unusual for this customer"
+            if kind.judged
+            else 'Write a formula, e.g. years_experience >= 5 and contains(skills, "Python")'
+        )
 
     def _kind_changed(self) -> None:
         self._show_options()
@@ -209,6 +232,7 @@ class FormulaBar(QWidget):
                 "kind": self.kind.currentText(),
                 "labels": self.labels.text(),
                 "scale": self.scale.text(),
+                "where": self.where.text() if KINDS[self.kind.currentText()].judged else "",
             }
         )
 

@@ -566,7 +566,11 @@ class MainWindow(FileActions, ModelActions, Marking, LayoutMemory, QMainWindow):
         if self.session is None or name not in self.session.order:
             return
         try:
-            options = {"labels": values["labels"], "scale": values["scale"]}
+            options = {
+                "labels": values["labels"],
+                "scale": values["scale"],
+                "where": values.get("where", ""),
+            }
             old = self.session.rule(name)
             rule = kind_of(values["kind"]).make(values["text"], name, options, old)
         except RuleError as exc:
@@ -596,6 +600,8 @@ class MainWindow(FileActions, ModelActions, Marking, LayoutMemory, QMainWindow):
                 labels=rule.labels,
                 scale=rule.scale,
                 max_tokens=rule.max_tokens,
+                where=rule.where,
+                gold=self.session.rule(self._selected).gold if self._selected else rule.gold,
             )
         )
         self._select(self._selected)

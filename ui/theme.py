@@ -46,6 +46,8 @@ def cell_text(cell: Cell, rule: Rule) -> str:
         return "…"
     if cell.state is CellState.ERROR:
         return "⚠ error"
+    if cell.state is CellState.SKIPPED:
+        return "–"
     value = cell.value
     mark = " ?" if cell.low_confidence else ""
     style = kind_of(rule).style
@@ -85,6 +87,8 @@ def cell_tooltip(cell: Cell, rule: Rule) -> str | None:
         return "Waiting to be judged"
     if cell.state is CellState.RUNNING:
         return "Being judged now"
+    if cell.state is CellState.SKIPPED:
+        return f"Skipped: the row is outside the condition (only where {rule.where}); no model call"
     if kind_of(rule).style == TEXT_STYLE:
         return str(cell.value or "")
     if cell.p is None:
@@ -130,7 +134,7 @@ def cell_background(cell: Cell, rule: Rule, flashing: bool = False) -> QBrush | 
 
 
 def cell_foreground(cell: Cell) -> QBrush | None:
-    if cell.state in (CellState.PENDING, CellState.RUNNING):
+    if cell.state in (CellState.PENDING, CellState.RUNNING, CellState.SKIPPED):
         return QBrush(QColor("#9a9ea8") if dark() else QColor("#60646c"))
     if cell.state is CellState.ERROR:
         return QBrush(QColor("#ff9592") if dark() else QColor("#a51d22"))

@@ -54,11 +54,13 @@ class ColumnKind:
         return {}
 
     def make(self, text: str, name: str, options: Mapping[str, str], base: Rule | None) -> Rule:
-        """A rule of this kind from what the user typed (options: "labels", "scale")."""
+        """A rule of this kind from what the user typed (options: "labels", "scale", and
+        "where", the condition)."""
         from fastsheet.rules import Rule
 
         extra = {"max_tokens": base.max_tokens} if base is not None else {}
-        return Rule(text, name=name, kind=self.kind, **extra)  # type: ignore[arg-type]
+        where = options.get("where", "")
+        return Rule(text, name=name, kind=self.kind, where=where, **extra)  # type: ignore[arg-type]
 
     @property
     def kind(self) -> Kind:
@@ -143,9 +145,11 @@ class ColumnKind:
         total: int,
         candidates: tuple[str, ...],
         exact: np.ndarray | None,
+        skipped: int = 0,
     ) -> object:
-        """A summary of the done rows' `values` (`exact`: which of them were judged out
-        of the random order, e.g. visible rows, or None when all count alike)."""
+        """A summary of the done rows' `values` among `total` rows (`exact`: which of them
+        were judged out of the random order, e.g. visible rows, or None when all count
+        alike; `skipped`: rows outside the condition, counted apart)."""
         raise NotImplementedError
 
     def breakdown(self, data: pl.DataFrame, by: str) -> pl.DataFrame:

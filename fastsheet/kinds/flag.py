@@ -45,6 +45,7 @@ class FlagSummary:
         float | None
     ) = -1.0  # the whole column's share; -1: the done rows' share; None: unknown
     word: str = "flagged"  # what a yes is called: "flagged", or "true" for a formula
+    skipped: int = 0  # rows outside the condition: done, never flagged, never judged
 
     @property
     def complete(self) -> bool:
@@ -61,6 +62,9 @@ class FlagSummary:
         return max(self.share - self.low, self.high - self.share)
 
     def text(self) -> str:
+        return self._counts() + (f" · {self.skipped:,} skipped" if self.skipped else "")
+
+    def _counts(self) -> str:
         if self.complete:
             return f"{self.flagged:,} / {self.total:,} {self.word} ({100 * self.share:.1f}%)"
         if self.estimate is None:  # no random-order rows yet: say only what is known
@@ -74,11 +78,31 @@ class FlagSummary:
         )
 
 
-def flag_summary(yes: np.ndarray, total: int, exact: np.ndarray | None) -> FlagSummary:
+def flag_summary(
+    yes: np.ndarray, total: int, exact: np.ndarray | None, skipped: int = 0
+) -> FlagSummary:
     """Counts of the done rows' yes answers; while incomplete, the whole column's share.
 
     Rows judged out of the random order (`exact`) are counted exactly and kept out of
-    the sample the estimate is drawn from."""
+    the sample the estimate is drawn from. `skipped` of the `total` rows are outside the
+    condition: done and not flagged, so the estimate covers only the rows left."""
+    kept = _kept_summary(yes, total - skipped, exact)
+    if not skipped:
+        return kept
+    f = kept.total / total
+    estimate = kept.estimate if kept.estimate in (None, -1.0) else kept.estimate * f
+    return FlagSummary(
+        total,
+        kept.done + skipped,
+        kept.flagged,
+        kept.low * f,
+        kept.high * f,
+        estimate,
+        skipped=skipped,
+    )
+
+
+def _kept_summary(yes: np.ndarray, total: int, exact: np.ndarray | None) -> FlagSummary:
     n_done = len(yes)
     flagged = int(np.count_nonzero(yes))
     if exact is None or n_done >= total:
@@ -198,15 +222,21 @@ class FlagKind(ColumnKind):
         return np.where(values == 1.0, "yes", "no")
 
     def export(self, name: str, values: np.ndarray, candidates: tuple[str, ...]) -> pl.Series:
-        return pl.Series(name, values, dtype=pl.Float64).cast(pl.Boolean)
+        # NaN (not judged) must become empty: cast as it is, NaN would read as true
+        return pl.Series(name, values, dtype=pl.Float64).fill_nan(None).cast(pl.Boolean)
 
     def sort_key(self, probs: np.ndarray, values: np.ndarray, p: np.ndarray) -> np.ndarray:
         return probs[:, 0]  # by p(yes): the most certain flags first when descending
 
     def summarize(
-        self, values: np.ndarray, total: int, candidates: tuple[str, ...], exact: np.ndarray | None
+        self,
+        values: np.ndarray,
+        total: int,
+        candidates: tuple[str, ...],
+        exact: np.ndarray | None,
+        skipped: int = 0,
     ) -> FlagSummary:
-        return flag_summary(values == 1.0, total, exact)
+        return flag_summary(values == 1.0, total, exact, skipped)
 
     def breakdown(self, data: pl.DataFrame, by: str) -> pl.DataFrame:
         return breakdown_yes(data, by)

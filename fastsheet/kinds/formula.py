@@ -12,7 +12,7 @@ import polars as pl
 from fastsheet.calibrate import Calibration
 from fastsheet.cells import Cell, CellState
 from fastsheet.errors import RuleError
-from fastsheet.formula import BOOL, DATE, NUMBER, Formula, check_syntax, names, parse_formula
+from fastsheet.formula import BOOL, DATE, NUMBER, Formula, names, parse_formula
 from fastsheet.framing import Exchange, Framing
 from fastsheet.kinds.base import VALUE_STYLE, ColumnKind
 from fastsheet.kinds.flag import flag_summary
@@ -56,7 +56,8 @@ class FormulaResult(ResultColumn):
             out = self.values.cast(pl.String)
         return out.fill_null("").alias(self.rule.name)
 
-    def export_columns(self, calibration: Calibration) -> list[pl.Series]:
+    def export_columns(self, calibration: Calibration, source: bool = False) -> list[pl.Series]:
+        """NAME only: a formula has no probability, and every value is computed."""
         return [self.values]
 
     def summary(self, calibration: Calibration, prioritised: np.ndarray | None = None) -> object:
@@ -113,10 +114,6 @@ class FormulaKind(ColumnKind):
     summary = "formula: exact, over columns (no model)"
     style = VALUE_STYLE
     judged = False
-
-    def check(self, rule: Rule) -> dict[str, object]:
-        check_syntax(rule.text)
-        return {}
 
     def make(self, text: str, name: str, options: Mapping[str, str], base: Rule | None) -> Rule:
         from fastsheet.rules import Rule

@@ -27,10 +27,12 @@ class LabelSummary:
     total: int
     done: int
     counts: dict[str, int]
+    skipped: int = 0
 
     def text(self) -> str:
         parts = [f"{label}: {count:,}" for label, count in self.counts.items()]
-        return f"{self.done:,} / {self.total:,} labelled — " + ", ".join(parts)
+        text = f"{self.done:,} / {self.total:,} labelled — " + ", ".join(parts)
+        return text + (f" · {self.skipped:,} skipped" if self.skipped else "")
 
 
 def parse_labels(text: str) -> tuple[str, ...]:
@@ -79,7 +81,7 @@ class LabelKind(ColumnKind):
         from fastsheet.rules import Rule
 
         labels = parse_labels(options.get("labels", ""))
-        return Rule(text, name=name, kind=self.kind, labels=labels)
+        return Rule(text, name=name, kind=self.kind, labels=labels, where=options.get("where", ""))
 
     def identity(self, rule: Rule) -> dict[str, object]:
         return {"labels": list(rule.labels)}
@@ -146,12 +148,16 @@ class LabelKind(ColumnKind):
         return values + np.nan_to_num(p, nan=0.0) * 1e-3  # by label, surest first within
 
     def summarize(
-        self, values: np.ndarray, total: int, candidates: tuple[str, ...], exact: np.ndarray | None
+        self,
+        values: np.ndarray,
+        total: int,
+        candidates: tuple[str, ...],
+        exact: np.ndarray | None,
+        skipped: int = 0,
     ) -> LabelSummary:
         counts = np.bincount(values.astype(np.int64), minlength=len(candidates))
-        return LabelSummary(
-            total, len(values), dict(zip(candidates, map(int, counts), strict=True))
-        )
+        counts_by_label = dict(zip(candidates, map(int, counts), strict=True))
+        return LabelSummary(total - skipped, len(values), counts_by_label, skipped)
 
     def read_gold(self, series: pl.Series, rule: Rule) -> np.ndarray | None:
         return label_indices(series, rule.labels)

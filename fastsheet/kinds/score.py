@@ -29,9 +29,11 @@ class ScoreSummary:
     mean: float
     low: float
     high: float
+    skipped: int = 0
 
     def text(self) -> str:
-        return f"mean {self.mean:.2f} ({self.done:,} / {self.total:,} scored)"
+        text = f"mean {self.mean:.2f} ({self.done:,} / {self.total:,} scored)"
+        return text + (f" · {self.skipped:,} skipped" if self.skipped else "")
 
 
 def parse_scale(text: str) -> tuple[int, int]:
@@ -63,7 +65,7 @@ class ScoreKind(ColumnKind):
         from fastsheet.rules import Rule
 
         scale = parse_scale(options.get("scale") or "1-5")
-        return Rule(text, name=name, kind=self.kind, scale=scale)
+        return Rule(text, name=name, kind=self.kind, scale=scale, where=options.get("where", ""))
 
     def identity(self, rule: Rule) -> dict[str, object]:
         return {"scale": list(rule.scale)}
@@ -105,9 +107,14 @@ class ScoreKind(ColumnKind):
         return np.nan_to_num(weighted(probs, calibration).max(axis=1), nan=1.0) < LOW_TOP_P
 
     def summarize(
-        self, values: np.ndarray, total: int, candidates: tuple[str, ...], exact: np.ndarray | None
+        self,
+        values: np.ndarray,
+        total: int,
+        candidates: tuple[str, ...],
+        exact: np.ndarray | None,
+        skipped: int = 0,
     ) -> ScoreSummary:
-        n_done = len(values)
+        n_done, total = len(values), total - skipped
         mean = float(values.mean()) if n_done else float("nan")
         sd = float(values.std(ddof=1)) if n_done > 1 else 0.0
         half = 1.96 * sd / math.sqrt(n_done) if n_done else float("nan")
@@ -115,7 +122,7 @@ class ScoreKind(ColumnKind):
             half *= math.sqrt((total - n_done) / max(total - 1, 1))
         elif n_done >= total:
             half = 0.0
-        return ScoreSummary(total, n_done, mean, mean - half, mean + half)
+        return ScoreSummary(total, n_done, mean, mean - half, mean + half, skipped)
 
 
 SCORE = ScoreKind()

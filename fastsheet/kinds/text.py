@@ -20,9 +20,11 @@ if TYPE_CHECKING:
 class TextSummary:
     total: int
     done: int
+    skipped: int = 0
 
     def text(self) -> str:
-        return f"{self.done:,} / {self.total:,} answered"
+        text = f"{self.done:,} / {self.total:,} answered"
+        return text + (f" · {self.skipped:,} skipped" if self.skipped else "")
 
 
 class TextKind(ColumnKind):
@@ -41,7 +43,10 @@ class TextKind(ColumnKind):
     def make(self, text: str, name: str, options: Mapping[str, str], base: Rule | None) -> Rule:
         from fastsheet.rules import Rule
 
-        return Rule(text, name=name, kind=self.kind, max_tokens=base.max_tokens if base else 48)
+        tokens = base.max_tokens if base else 48
+        return Rule(
+            text, name=name, kind=self.kind, max_tokens=tokens, where=options.get("where", "")
+        )
 
     def identity(self, rule: Rule) -> dict[str, object]:
         return {"max_tokens": rule.max_tokens}
@@ -55,9 +60,14 @@ class TextKind(ColumnKind):
         return "The rule is the model's instruction; each row is the input it answers."
 
     def summarize(
-        self, values: np.ndarray, total: int, candidates: tuple[str, ...], exact: np.ndarray | None
+        self,
+        values: np.ndarray,
+        total: int,
+        candidates: tuple[str, ...],
+        exact: np.ndarray | None,
+        skipped: int = 0,
     ) -> TextSummary:
-        return TextSummary(total, len(values))
+        return TextSummary(total - skipped, len(values), skipped)
 
 
 TEXT = TextKind()

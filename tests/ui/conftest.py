@@ -41,9 +41,7 @@ def _clipboard_emptied(qapp):
     qapp.clipboard().clear()
 
 
-@pytest.fixture
-def app(qtbot, loop, backend, tmp_path: Path):
-    """A window with a real session: the real model, a SQLite cache file, app state on disk."""
+def _window(qtbot, loop, backend, tmp_path: Path):
     state = AppState(tmp_path / "state")
     window = create_window(state)
     qtbot.addWidget(window)
@@ -55,6 +53,18 @@ def app(qtbot, loop, backend, tmp_path: Path):
     yield window, counting, loop
     session.close()
     cache.close()
+
+
+@pytest.fixture
+def app(qtbot, loop, backend, tmp_path: Path):
+    """A window with a real session: the real model, a SQLite cache file, app state on disk."""
+    yield from _window(qtbot, loop, backend, tmp_path)
+
+
+@pytest.fixture
+def default_app(qtbot, loop, default_backend, tmp_path: Path):
+    """The same on the default tier (the model a user gets), for the starters' accuracy."""
+    yield from _window(qtbot, loop, default_backend, tmp_path)
 
 
 @pytest.fixture

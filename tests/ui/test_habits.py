@@ -192,7 +192,8 @@ def test_excel_export_has_typed_results_and_a_summary_sheet(app, reviews_csv, qt
     assert window.last_error() is None
 
     results = load_table(out)  # the app's own reader: the Results sheet comes first
-    assert results.columns == ["source", "review", "gold", "flag", "flag_p"]
+    assert results.columns == ["source", "review", "gold", "flag", "flag_p", "flag_source"]
+    assert set(results["flag_source"]) <= {"model", "cache"}
     assert results.schema["flag"] == pl.Boolean
     assert results.schema["flag_p"] == pl.Float64
     expected = window.session.results_frame()
