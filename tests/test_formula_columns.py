@@ -153,3 +153,12 @@ def test_the_formula_kind_is_one_module():
     assert type(kind).__module__ == "fastsheet.kinds.formula"
     assert not kind.judged and not kind.labelable
     assert formula('contains({item}, "1") and n > 2').references() == ["item", "n"]
+
+
+def test_a_rule_reads_an_empty_formula_value_as_empty():
+    from fastsheet.calibrate import Calibration
+    from fastsheet.kinds.formula import FORMULA
+
+    result = FORMULA.new_result(formula("a and b"), 3, 0)
+    result.set_values(pl.Series([True, None, False]), "true/false")
+    assert result.as_text(Calibration()).to_list() == ["yes", "", "no"]

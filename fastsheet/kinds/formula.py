@@ -50,7 +50,7 @@ class FormulaResult(ResultColumn):
 
     def as_text(self, calibration: Calibration) -> pl.Series:
         if self.type == BOOL:
-            text = pl.when(self.values).then(pl.lit("yes")).otherwise(pl.lit("no"))
+            text = pl.when(self.values).then(pl.lit("yes")).when(~self.values).then(pl.lit("no"))
             out = pl.select(text.alias(self.rule.name)).to_series()
         else:
             out = self.values.cast(pl.String)
