@@ -144,9 +144,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             f"Unknown gold column {args.gold!r}. Columns are: {', '.join(frame.columns)}."
         )
     rule.check_columns(frame.columns)
-    skip = (
-        ~parse_formula(rule.where, frame.schema).condition(frame).to_numpy() if rule.where else None
-    )
+    condition = parse_formula(rule.where, frame.schema).require_condition() if rule.where else None
     out = output_path(args, rule)
     if args.threads is not None and args.threads < 1:
         raise DataError("--threads must be at least 1.")
@@ -165,6 +163,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         gold = gold_values(frame[args.gold], rule) if args.gold else None
         runner, lesson = taught_runner(runner, gold)
         bar = ProgressBar()
+        skip = ~condition.condition(frame).to_numpy() if condition is not None else None
         result = evaluate(runner, on_progress=bar.update, skip=skip)
         bar.finish()
         calibration = default_calibration(runner, result, lesson, gold)
@@ -200,11 +199,12 @@ def cmd_formula(args: argparse.Namespace, rule: Rule, frame: pl.DataFrame) -> in
     out = output_path(args, rule)
     result = compute_formula(rule, frame)
     answered = with_results(frame, result, Calibration())
+    summary = summarize(result, Calibration())
     if out.suffix.lower() == ".xlsx":
-        write_workbook(answered, out, [RuleReport.of(rule, summarize(result, Calibration()), None)])
+        write_workbook(answered, out, [RuleReport.of(rule, summary, None)])
     else:
         save_table(answered, out)
-    print(summarize(result, Calibration()).text())
+    print(summary.text())
     print(f"wrote {out}")
     return 0
 

@@ -30,7 +30,7 @@ from fastsheet.calibrate import (
 )
 from fastsheet.cells import Answer, Cell
 from fastsheet.errors import FastsheetError, RuleError
-from fastsheet.formula import ANY, BOOL, Formula, described, parse_formula
+from fastsheet.formula import Formula, parse_formula
 from fastsheet.history import Diff, Generation, History, decision_codes
 from fastsheet.kinds import kind_of
 from fastsheet.kinds.formula import FORMULA
@@ -272,9 +272,9 @@ class Evaluator:
     def _types(self, rule: Rule) -> dict[str, pl.DataType]:
         """What a formula of `rule` may read: the data, and every other column's values."""
         types: dict[str, pl.DataType] = dict(self.frame.schema)
-        for name in self.columns:
+        for name, column in self.columns.items():
             if name != rule.name:
-                types[name] = self.values_of(name).dtype
+                types[name] = column.result.value_dtype()
         return types
 
     def _formula(self, rule: Rule) -> Formula:
@@ -284,15 +284,9 @@ class Evaluator:
     def _condition(self, rule: Rule) -> Formula:
         """A rule's condition (`only where …`), which must be true or false."""
         try:
-            condition = parse_formula(rule.where, self._types(rule))
+            return parse_formula(rule.where, self._types(rule)).require_condition()
         except RuleError as exc:
             raise RuleError(f"The condition of {rule.name!r}: {exc}") from None
-        if condition.type not in (BOOL, ANY):
-            raise RuleError(
-                f"The condition of {rule.name!r} must be true or false; "
-                f"{rule.where!r} gives {described(condition.type)}."
-            )
-        return condition
 
     def _deps(self, name: str) -> list[str]:
         column = self.columns.get(name)
@@ -358,21 +352,13 @@ class Evaluator:
             column.error = f"Depends on {broken[0]!r}, which has an error: fix that rule first."
             self._fail(column)
             return
-        ready = all(self.columns[d].complete for d in deps)
         self._idle.clear()
-        if not column.result.kind.judged:
-            self._emit(ColumnEvent(name, column.generation, "started" if ready else "waiting"))
-            if ready:
-                self._compute(column)
-            return
-        direct = ready and not column.rule.where  # a condition is computed first
-        if direct:
-            self._make_runner(column)
-        # the worker gets the runner with each task; it reads no engine state
-        self.schedule.start(name, column.generation, column.runner if direct else None)
-        self._emit(ColumnEvent(name, column.generation, "started" if ready else "waiting"))
-        if ready and not direct:
-            self._launch_conditioned(column)
+        if column.result.kind.judged:  # planned now; the worker gets its runner at launch
+            self.schedule.start(name, column.generation, None)
+        if all(self.columns[d].complete for d in deps):
+            self._launch(column)
+        else:
+            self._emit(ColumnEvent(name, column.generation, "waiting"))
 
     def _launch(self, column: Column) -> None:
         """Start a column whose dependencies are now complete."""
@@ -383,6 +369,7 @@ class Evaluator:
         elif column.rule.where:
             self._launch_conditioned(column)
         else:
+            # the worker gets the runner with each task; it reads no engine state
             self._make_runner(column)
             self.schedule.set_ready(name, generation, column.runner)
 

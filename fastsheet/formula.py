@@ -86,11 +86,16 @@ class Formula:
 
     def condition(self, frame: pl.DataFrame) -> pl.Series:
         """The formula as a row filter: true rows pass, false and empty ones do not."""
+        self.require_condition()
+        return self.evaluate(frame).fill_null(False).cast(pl.Boolean)
+
+    def require_condition(self) -> Formula:
+        """The formula itself, if it can be a condition (true or false); else RuleError."""
         if self.type not in (BOOL, ANY):
             raise RuleError(
                 f"A condition must be true or false; {self.text!r} gives {described(self.type)}."
             )
-        return self.evaluate(frame).fill_null(False).cast(pl.Boolean)
+        return self
 
 
 def tokenize(text: str) -> list[Token]:

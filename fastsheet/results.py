@@ -114,6 +114,12 @@ class ResultColumn:
             out.append(self.source_column())
         return out
 
+    def value_dtype(self) -> pl.DataType:
+        """The type of NAME on export (what a formula over this column reads)."""
+        if self.text is not None:
+            return pl.String
+        return self.kind.export(self.rule.name, np.empty(0), self.candidates).dtype
+
     def source_column(self) -> pl.Series:
         names = np.asarray(SOURCES, dtype=object)[self.source]
         return pl.Series(f"{self.rule.name}_source", names.tolist(), dtype=pl.String)

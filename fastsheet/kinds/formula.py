@@ -56,6 +56,9 @@ class FormulaResult(ResultColumn):
             out = self.values.cast(pl.String)
         return out.fill_null("").alias(self.rule.name)
 
+    def value_dtype(self) -> pl.DataType:
+        return self.values.dtype
+
     def export_columns(self, calibration: Calibration, source: bool = False) -> list[pl.Series]:
         """NAME only: a formula has no probability, and every value is computed."""
         return [self.values]
