@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from fastsheet.backend import Backend
 from fastsheet.cache import ResultCache
 from fastsheet.engine import Evaluator
 from fastsheet.llama_backend import LlamaBackend
@@ -39,7 +40,7 @@ FRAUD_WHERE = "country <> home_country"
 log = logging.getLogger("bench.conditions")
 
 
-class Counting:
+class Counting(Backend):
     """The backend, counting the records it judges (content-free probes apart)."""
 
     def __init__(self, backend: LlamaBackend) -> None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
+from fastsheet.backend import Backend
 from fastsheet.cache import NoCache
 from fastsheet.engine import ColumnEvent, Evaluator, Update
 from fastsheet.llama_backend import LlamaBackend
@@ -29,12 +30,12 @@ SCREEN = 30
 log = logging.getLogger("bench.engine")
 
 
-class TimedBackend:
+class TimedBackend(Backend):
     """Delegates to the real backend and notes when each batch of each rule ends."""
 
     def __init__(self, backend: LlamaBackend) -> None:
         self._backend = backend
-        self.identity, self.name = backend.identity, backend.name
+        self.identity, self.name, self.framing = backend.identity, backend.name, backend.framing
         self.ends: list[tuple[str, float]] = []
 
     def judge(self, rule, records):

@@ -14,6 +14,10 @@ from fastsheet.prompts import DEFAULT_FRAMING
 from fastsheet.rules import Rule
 
 
+class Interrupted(Exception):
+    """The work in flight became stale and was dropped (no answers)."""
+
+
 class Backend(ABC):
     """Judges records against a rule. Not thread-safe: one thread owns a backend."""
 
@@ -31,6 +35,15 @@ class Backend(ABC):
     def batch_size(self) -> int:
         """How many rows one call should take for throughput."""
         return 16
+
+    def interrupt_when(self, stale: Callable[[], bool] | None) -> None:
+        """`stale()` turns true once the caller no longer wants the answers in flight: a
+        backend that can drop them (a server) then raises Interrupted."""
+        self._stale = stale
+
+    def stale(self) -> bool:
+        check = getattr(self, "_stale", None)
+        return bool(check and check())
 
     def close(self) -> None:
         """Release the model."""

@@ -19,12 +19,15 @@ from fastsheet.paths import default_cache_path
 from fastsheet.results import with_results
 from fastsheet.rules import Rule
 from fastsheet.runner import Progress, RuleRunner, default_calibration, evaluate, taught_runner
+from fastsheet.server import API_KEY_ENV, DEFAULT_CONCURRENCY, ServerSettings
 from fastsheet.summary import agreement, gold_values, summarize
 from fastsheet.table import load_table, save_table
 from fastsheet.workbook import RuleReport, write_workbook
 
 if TYPE_CHECKING:
     import polars as pl
+
+    from fastsheet.backend import Backend
 
 log = logging.getLogger("fastsheet")
 
@@ -59,6 +62,25 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--gold", metavar="COLUMN", help="column of gold labels to calibrate and score")
     ev.add_argument("--out", metavar="FILE", help="output .csv, .parquet or .xlsx")
     ev.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: all cores)")
+    srv = ev.add_argument_group(
+        "inference server (opt-in; without --server nothing leaves this machine)"
+    )
+    srv.add_argument(
+        "--server",
+        metavar="URL",
+        help="judge on your own OpenAI-compatible server (llama-server, vLLM, Ollama), "
+        f"e.g. http://127.0.0.1:8080; an API key is read from ${API_KEY_ENV}",
+    )
+    srv.add_argument(
+        "--server-model", metavar="NAME", help="the server's model id (default: its first)"
+    )
+    srv.add_argument(
+        "--concurrency",
+        type=int,
+        default=DEFAULT_CONCURRENCY,
+        metavar="N",
+        help=f"requests in flight at once (default: {DEFAULT_CONCURRENCY})",
+    )
     group = ev.add_mutually_exclusive_group()
     group.add_argument("--cache", metavar="PATH", help="result cache file")
     group.add_argument("--no-cache", action="store_true", help="do not read or write the cache")
@@ -134,6 +156,7 @@ def rule_from_args(args: argparse.Namespace) -> Rule:
 def cmd_eval(args: argparse.Namespace) -> int:
     from fastsheet.llama_backend import LlamaBackend
     from fastsheet.models import resolve_model
+    from fastsheet.server_backend import ServerBackend
 
     rule = rule_from_args(args)
     frame = load_table(args.data)
@@ -148,7 +171,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     out = output_path(args, rule)
     if args.threads is not None and args.threads < 1:
         raise DataError("--threads must be at least 1.")
-    model_path = resolve_model(args.model)
+    if args.server and args.model:
+        raise DataError("Give either --model (a local file) or --server, not both.")
+    if args.concurrency < 1:
+        raise DataError("--concurrency must be at least 1.")
+    model_path = None if args.server else resolve_model(args.model)
     cache = (
         NoCache()
         if args.no_cache
@@ -156,7 +183,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     )
     if cache.warning:
         print(f"fastsheet: warning: {cache.warning}", file=sys.stderr)
-    backend = LlamaBackend(model_path, n_threads=args.threads)
+    if args.server:
+        settings = ServerSettings(args.server, args.server_model, args.concurrency)
+        backend: Backend = ServerBackend(settings)
+        print(
+            f"fastsheet: judging on the server at {settings.host} ({backend.name})", file=sys.stderr
+        )
+    else:
+        backend = LlamaBackend(model_path, n_threads=args.threads)
     try:
         exclude = [c for c in (args.gold, rule.name, f"{rule.name}_p", f"{rule.name}_source") if c]
         runner = RuleRunner(frame, rule, backend, cache, exclude=exclude)

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import polars as pl
 
-from fastsheet.backend import Backend
+from fastsheet.backend import Backend, Interrupted
 from fastsheet.cache import NoCache, ResultCache
 from fastsheet.calibrate import (
     Calibration,
@@ -29,13 +29,22 @@ from fastsheet.calibrate import (
     unlabeled_flag,
 )
 from fastsheet.cells import Answer, Cell
-from fastsheet.errors import FastsheetError, RuleError
+from fastsheet.errors import BackendFailure, FastsheetError, RuleError
 from fastsheet.formula import Formula, parse_formula
 from fastsheet.history import Diff, Generation, History, decision_codes
 from fastsheet.kinds import kind_of
 from fastsheet.kinds.formula import FORMULA
 from fastsheet.labels import label_array
-from fastsheet.results import CACHE, DONE, ERROR, MODEL, RUNNING, SKIPPED, ResultColumn
+from fastsheet.results import (
+    CACHE,
+    DONE,
+    ERROR,
+    MODEL,
+    PENDING,
+    RUNNING,
+    SKIPPED,
+    ResultColumn,
+)
 from fastsheet.rules import Rule
 from fastsheet.runner import RuleRunner, example_rows, teaching_input
 from fastsheet.schedule import Schedule, Task
@@ -127,6 +136,8 @@ class Evaluator:
         self.marks: dict[str, dict[int, object]] = {}  # rule name -> row -> known answer
         self.thresholds: dict[str, float] = {}  # rule name -> threshold the user set
         self.loop = loop or asyncio.get_event_loop()
+        # a server with many requests in flight takes bigger batches than the local model
+        max_batch = max(max_batch, backend.batch_size())
         self.schedule = Schedule(
             frame.height, seed=seed, first_batch=first_batch, max_batch=max_batch
         )
@@ -355,6 +366,8 @@ class Evaluator:
         self._idle.clear()
         if column.result.kind.judged:  # planned now; the worker gets its runner at launch
             self.schedule.start(name, column.generation, None)
+        else:  # a rule turned formula: its earlier generation's model work stops
+            self.schedule.stop(name)
         if all(self.columns[d].complete for d in deps):
             self._launch(column)
         else:
@@ -578,12 +591,22 @@ class Evaluator:
                 return
             try:
                 self._run(task)
+            except Interrupted:  # the work went stale while in flight: nothing to apply
+                log.debug("dropped a stale %s task of %s", task.kind, task.column)
+                self._post(self._apply_dropped, task)
             except Exception as exc:  # report, never die
-                log.exception("task %s failed", task.kind)
+                log.warning("task %s of %s failed: %s", task.kind, task.column, exc)
+                if not isinstance(exc, FastsheetError):
+                    log.exception("task %s failed", task.kind)
                 message = (
                     str(exc) if isinstance(exc, FastsheetError) else f"{type(exc).__name__}: {exc}"
                 )
-                self._post(self._apply_error, task, message)
+                answered = exc.answered if isinstance(exc, BackendFailure) else {}
+                if answered and task.kind == "judge":
+                    rows = [task.rows[i] for i in answered]
+                    self._post(self._apply_answers, task, rows, list(answered.values()), "model")
+                fatal = isinstance(exc, BackendFailure) and exc.fatal
+                self._post(self._apply_error, task, message, fatal, frozenset(answered))
 
     def _post(self, fn: Callable[..., None], *args: object) -> None:
         if not self._closing and not self.loop.is_closed():
@@ -611,7 +634,13 @@ class Evaluator:
         else:
             self._post(self._apply_running, task)
             start = time.perf_counter()
-            answers = runner.compute(task.rows)
+            runner.backend.interrupt_when(
+                lambda: self._closing or not self.schedule.is_current(task.column, task.generation)
+            )
+            try:
+                answers = runner.compute(task.rows)
+            finally:
+                runner.backend.interrupt_when(None)
             elapsed = time.perf_counter() - start
             self._post(self._apply_answers, task, list(task.rows), answers, "model", elapsed)
 
@@ -643,8 +672,8 @@ class Evaluator:
 
     def _apply_running(self, task: Task) -> None:
         column = self._current(task)
-        if column is None:
-            return
+        if column is None or not self.schedule.is_current(task.column, task.generation):
+            return  # replaced, stopped or failed since the task was taken
         column.result.set_state(task.rows, RUNNING)
         cells = column.result.cells(task.rows, column.calibration)
         self._emit(Update(task.column, task.generation, task.rows, cells, "running"))
@@ -666,6 +695,18 @@ class Evaluator:
         cells = column.result.cells(rows, column.calibration)
         self._emit(Update(task.column, task.generation, tuple(rows), cells, source))
         self._maybe_complete(column)
+
+    def _apply_dropped(self, task: Task) -> None:
+        """A batch dropped in flight (its column was stopped): its rows are not running."""
+        column = self._current(task)
+        if column is None:
+            return
+        rows = [r for r in task.rows if column.result.state[r] == RUNNING]
+        if rows:
+            column.result.set_state(rows, PENDING)
+            cells = column.result.cells(rows, column.calibration)
+            self._emit(Update(task.column, task.generation, tuple(rows), cells, "running"))
+        self._check_idle()
 
     def _apply_content_free(self, task: Task, answers: list[Answer]) -> None:
         column = self._current(task)
@@ -729,11 +770,16 @@ class Evaluator:
             column.held_fit = held_out_calibration(p, column.held_labels)
         return column.held_fit
 
-    def _apply_error(self, task: Task, message: str) -> None:
+    def _apply_error(
+        self, task: Task, message: str, fatal: bool = False, answered: frozenset[int] = frozenset()
+    ) -> None:
         column = self._current(task)
         if column is None:
             return
-        rows = list(task.rows)
+        if fatal:
+            self._stop_failed(column, message)
+            return
+        rows = [row for i, row in enumerate(task.rows) if i not in answered]
         if task.kind != "judge":
             # a failed lookup or calibration: judge those rows instead
             if task.kind == "cache":
@@ -745,6 +791,21 @@ class Evaluator:
         cells = column.result.cells(rows, column.calibration)
         self._emit(Update(task.column, task.generation, tuple(rows), cells, "error"))
         self._maybe_complete(column)
+
+    def _stop_failed(self, column: Column, message: str) -> None:
+        """The model cannot go on (a server that is down): every row not answered yet
+        fails with one message, and the answers so far stay."""
+        name = column.rule.name
+        self.schedule.stop(name)
+        column.error = message
+        state = column.result.state
+        left = np.flatnonzero((state != DONE) & (state != ERROR) & (state != SKIPPED))
+        column.finished += len(left)
+        column.result.set_error(left, message)
+        self._emit(Update(name, column.generation, (), (), "calibration"))
+        self._emit(ColumnEvent(name, column.generation, "error", message))
+        self._maybe_complete(column)
+        self._check_idle()
 
     def _maybe_complete(self, column: Column) -> None:
         if column.finished < len(column.result) or column.completed_at is not None:

@@ -15,3 +15,14 @@ class RuleError(FastsheetError):
 
 class ModelError(FastsheetError):
     """The model file is missing, not a GGUF, fails to verify or fails to load."""
+
+
+class BackendFailure(ModelError):
+    """The model failed part way through a batch. `answered` holds the answers received
+    before, by position in the batch; `fatal`: every later call would fail the same way
+    (a server that is down), so the column stops with this one message."""
+
+    def __init__(self, message: str, fatal: bool = False) -> None:
+        super().__init__(message)
+        self.fatal = fatal
+        self.answered: dict[int, object] = {}

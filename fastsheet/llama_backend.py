@@ -83,7 +83,9 @@ class _Plan:
     rule: Rule
     prompt: Prompt
     prefix_tokens: list[int]
-    suffix_tokens: list[int]
+    suffix_head: str  # the suffix up to its first special token: tokenized with the record
+    suffix_tail: list[int]  # the rest, from the first special token on
+    head_len: int  # tokens of suffix_head alone
     root: _Node
     deep_nodes: list[_Node]  # branching nodes below the root, each needs its own logits
     n_candidates: int
@@ -222,11 +224,14 @@ class LlamaBackend(Backend):
                 if node.branches():
                     deep.append(node)
                 stack.extend(node.children.values())
+            head = self._before_special(prompt.suffix)
             plan = _Plan(
                 rule=rule,
                 prompt=prompt,
                 prefix_tokens=self.tokenize(prompt.prefix, add_special=True, parse_special=True),
-                suffix_tokens=self.tokenize(prompt.suffix, parse_special=True),
+                suffix_head=head,
+                suffix_tail=self.tokenize(prompt.suffix[len(head) :], parse_special=True),
+                head_len=len(self.tokenize(head)),
                 root=root,
                 deep_nodes=deep,
                 n_candidates=len(candidates),
@@ -236,11 +241,28 @@ class LlamaBackend(Backend):
             self._plans[key] = plan
         return plan
 
+    def _before_special(self, text: str) -> str:
+        """`text` up to its first special (control) token, e.g. a chat template's
+        end-of-turn: plain text before it is tokenized together with the record."""
+        end = 0
+        for token in self.tokenize(text, parse_special=True):
+            piece = self._piece(token)
+            if self._ll.llama_vocab_is_control(self._vocab, token):
+                found = text.find(piece, end)
+                return text[:found] if found >= 0 else text[:end]
+            end += len(piece)
+        return text
+
     def row_tokens(self, plan: _Plan, record: str) -> list[int]:
-        tokens = self.tokenize(plan.prompt.record_text(record))
-        if len(tokens) > self.max_record_tokens:
-            tokens = tokens[: self.max_record_tokens] + self.tokenize(TRUNCATED)
-        return tokens + plan.suffix_tokens
+        """The row's tokens after the prefix: the record and the suffix's plain text
+        tokenized together, as a server tokenizes the whole prompt (a record never gets
+        special tokens parsed), then the suffix's special part."""
+        text = plan.prompt.record_text(record)
+        tokens = self.tokenize(text + plan.suffix_head)
+        if len(tokens) > self.max_record_tokens + plan.head_len:
+            tokens = self.tokenize(text)[: self.max_record_tokens]
+            tokens += self.tokenize(TRUNCATED + plan.suffix_head)
+        return tokens + plan.suffix_tail
 
     def count_tokens(self, rule: Rule, record: str) -> int:
         return len(self.row_tokens(self._plan(rule), record))

@@ -181,6 +181,22 @@ class AppState:
             return {}
         return data if isinstance(data, dict) else {}
 
+    def last_server(self) -> dict:
+        """The server last used (url, model, concurrency), to fill in the Model dialog.
+        Never used to connect on its own; never holds an API key."""
+        try:
+            data = json.loads((self.folder / "server.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def remember_server(self, url: str, model: str | None, concurrency: int) -> None:
+        entry = {"url": url, "model": model, "concurrency": concurrency}
+        try:
+            (self.folder / "server.json").write_text(json.dumps(entry), encoding="utf-8")
+        except OSError as exc:
+            log.warning("could not remember the server: %s", exc)
+
     def autosave(self, project: Project) -> None:
         try:
             keep = project.path

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from fastsheet.framing import RECORD, Framing, exchange, fence
 from fastsheet.rules import Rule
 
-TEMPLATE_VERSION = "3"
+TEMPLATE_VERSION = "4"
 DEFAULT_FRAMING = Framing.STATEMENT
 
 RenderChat = Callable[[list[dict[str, str]]], str]

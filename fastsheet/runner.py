@@ -18,6 +18,7 @@ from fastsheet.calibrate import (
     unlabeled_flag,
 )
 from fastsheet.cells import Answer
+from fastsheet.errors import BackendFailure
 from fastsheet.kinds import kind_of
 from fastsheet.labels import decode, teaching_rows
 from fastsheet.prompts import content_free_records
@@ -109,13 +110,32 @@ class RuleRunner:
                 pending.add(key)
                 missing.append(i)
         if missing:
-            fresh = self.backend.judge(rule, [texts[i] for i in missing])
+            try:
+                fresh = self.backend.judge(rule, [texts[i] for i in missing])
+            except BackendFailure as exc:
+                self._keep_partial(exc, keys, missing, found, prefix if rows_of_rule else None)
+                raise
             self.cache.put_many(
                 ((keys[i], a) for i, a in zip(missing, fresh, strict=True)),
                 rule=prefix if rows_of_rule else None,
             )
             found.update((keys[i], a) for i, a in zip(missing, fresh, strict=True))
         return [found[k] for k in keys]
+
+    def _keep_partial(
+        self,
+        exc: BackendFailure,
+        keys: list[bytes],
+        missing: list[int],
+        found: dict[bytes, Answer],
+        rule: bytes | None,
+    ) -> None:
+        """Cache the answers a failed batch did get, and report them (with the cached
+        ones) by position in `keys`, so no answer already received is lost."""
+        got = {keys[missing[i]]: a for i, a in exc.answered.items() if isinstance(a, Answer)}
+        self.cache.put_many(got.items(), rule=rule)
+        found.update(got)
+        exc.answered = {i: found[k] for i, k in enumerate(keys) if k in found}
 
     def content_free_answers(self) -> list[Answer]:
         return self.judge_texts(content_free_records(self.columns))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,6 +25,7 @@ from fastsheet.models import model_ref, resolve_model
 from fastsheet.project import SUFFIX, AppState, Project, load_project, save_project
 from fastsheet.results import with_results
 from fastsheet.rules import Kind, Rule
+from fastsheet.split import Step
 from fastsheet.table import load_table, save_table
 from fastsheet.workbook import RuleReport, write_workbook
 
@@ -154,6 +155,20 @@ class Session:
             self._ev().set_rule(rule)
         finally:
             self._autosave()
+
+    def apply_split(self, steps: Sequence[Step]) -> None:
+        """Add a split's columns just before the rule's own, then make that column their
+        combination (the last step). RuleError if a step does not check out: the rule's
+        column is left as it was (columns already added stay, in error if invalid)."""
+        *parts, combination = steps
+        rules = [step.rule() for step in steps]  # raises before anything changes
+        at = self.order.index(combination.name)
+        for step in parts:
+            if step.name in self._frame().columns or step.name in self._ev().columns:
+                raise RuleError(f"A column is already called {step.name!r}: rename the step.")
+        self.order[at:at] = [step.name for step in parts]
+        for rule in rules:
+            self.set_rule(rule)
 
     def edit(self, name: str, **changes: object) -> Rule:
         """Change a column's text, kind, labels or scale."""

@@ -67,3 +67,14 @@ def reviews() -> pl.DataFrame:
         "Highly recommended.",
     ]
     return frame.filter(pl.col("review").is_in(clear))
+
+
+@pytest.fixture(scope="session")
+def llama_server():
+    """A real llama_cpp.server on loopback serving the default model; yields its URL."""
+    from bench.server import start_llama_server, stop_llama_server
+    from fastsheet.models import resolve_model
+
+    proc, url = start_llama_server(resolve_model(None))
+    yield url
+    stop_llama_server(proc)

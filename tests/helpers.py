@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from fastsheet.backend import Backend
 
-class CountingBackend:
+
+class CountingBackend(Backend):
     """Wraps the real backend and counts the rows it judges; closing it leaves the model open."""
 
     def __init__(self, backend) -> None:

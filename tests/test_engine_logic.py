@@ -15,7 +15,7 @@ from fastsheet.backend import FakeBackend
 from fastsheet.cache import ResultCache
 from fastsheet.engine import Evaluator, Update
 from fastsheet.errors import RuleError
-from fastsheet.rules import Rule
+from fastsheet.rules import Kind, Rule
 from fastsheet.schedule import Schedule
 
 N = 100
@@ -387,6 +387,25 @@ def test_a_gold_column_with_many_labels_fits_the_threshold_on_the_rows_not_shown
         expected = held_out_calibration(column.result.p_yes()[held], column.held_labels)
         assert column.calibration == expected and 0.1 < expected.threshold < 0.3
         assert ev.summary("rule").flagged == 100
+        ev.close()
+
+    run(main())
+
+
+def test_a_rule_turned_formula_stops_its_model_work():
+    async def main():
+        backend = RecordingBackend()
+        backend.gate = threading.Event()
+        ev = Evaluator(FRAME, backend)
+        ev.set_rule(Rule("The item is rare.", name="r"))
+        await asyncio.get_running_loop().run_in_executor(None, backend.entered.wait, 10)
+        ev.set_rule(Rule("n > 50", name="r", kind=Kind.FORMULA))
+        backend.gate.set()
+        await ev.wait_idle(timeout=30)  # never idle while the old rule's rows were judged
+        calls = len(backend.batches)
+        await asyncio.sleep(0.3)
+        assert len(backend.batches) == calls == 1  # only the batch already in flight
+        assert ev.values_of("r").to_list() == [n > 50 for n in range(N)]
         ev.close()
 
     run(main())

@@ -22,7 +22,6 @@ from fastsheet.project import AppState
 from fastsheet.session import Session
 from ui import palette
 from ui.main_window import MainWindow
-from ui.model_actions import model_text
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +96,7 @@ async def start(
     if cache.warning:
         window.show_error(cache.warning)
     session = Session(backend, cache, window.state, loop=loop)
-    window.set_session(session, model_text(backend))
+    window.set_session(session)
     return session
 
 

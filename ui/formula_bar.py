@@ -11,6 +11,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QPushButton,
     QWidget,
 )
 
@@ -91,6 +92,7 @@ class FormulaBar(QWidget):
     """Edits the selected rule column; emits the new Rule after a short debounce."""
 
     ruleChanged = Signal(object)  # Rule
+    splitRequested = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -118,6 +120,13 @@ class FormulaBar(QWidget):
             "true are put to the model; the others are skipped, with no model call."
         )
         self.where_label.setBuddy(self.where)
+        self.split = QPushButton("Split into steps")
+        self.split.setObjectName("split")
+        self.split.setToolTip(
+            "Propose exact parts as formulas and the rest as short rules judged only where "
+            "they hold; you see the proposal before anything changes."
+        )
+        self.split.clicked.connect(self._split_clicked)
         self.error = QLabel()
         self.error.setObjectName("formulaError")
         self.error.setWordWrap(True)
@@ -135,6 +144,7 @@ class FormulaBar(QWidget):
         row.addWidget(self.editor, 4)
         row.addWidget(self.where_label)
         row.addWidget(self.where, 2)
+        row.addWidget(self.split)
         outer = QHBoxLayout(self)
         outer.setContentsMargins(8, 6, 8, 6)
         outer.addLayout(row)
@@ -159,7 +169,7 @@ class FormulaBar(QWidget):
         self._timer.stop()
         self._rule = rule
         enabled = rule is not None
-        for w in (self.kind, self.labels, self.scale, self.editor, self.where):
+        for w in (self.kind, self.labels, self.scale, self.editor, self.where, self.split):
             w.setEnabled(enabled)
         if rule is None:
             self.name.setText("Select or add a rule column")
@@ -199,6 +209,7 @@ class FormulaBar(QWidget):
         self.scale.setVisible(kind.option == "scale")
         self.where_label.setVisible(kind.judged)
         self.where.setVisible(kind.judged)
+        self.split.setVisible(kind.splittable)
         self.editor.setPlaceholderText(
             "Write a rule in plain English, e.g. Flag if the {category} is unusual for this customer"
             if kind.judged
@@ -215,6 +226,10 @@ class FormulaBar(QWidget):
     def _changed(self) -> None:
         if not self._loading and self._rule is not None:
             self._timer.start()
+
+    def _split_clicked(self) -> None:
+        self.flush()  # the proposal is for the rule as typed
+        self.splitRequested.emit()
 
     def flush(self) -> None:
         """Emit a pending edit now (used before saving)."""

@@ -58,6 +58,7 @@ from ui.marking import Marking
 from ui.model_actions import ModelActions
 from ui.navigator import Navigator
 from ui.sheet_model import FILTERS, SheetModel
+from ui.split_actions import SplitActions
 from ui.summary_panel import SummaryPanel
 from ui.welcome import WelcomeView
 
@@ -68,7 +69,7 @@ HISTOGRAM_ROWS = 200_000
 TEACH_DELAY_MS = 800  # marking pauses this long before the rule is taught again
 
 
-class MainWindow(FileActions, ModelActions, Marking, LayoutMemory, QMainWindow):
+class MainWindow(FileActions, ModelActions, SplitActions, Marking, LayoutMemory, QMainWindow):
     """Thin: every decision is the Session's; this maps it to widgets."""
 
     opened = Signal()
@@ -124,6 +125,7 @@ class MainWindow(FileActions, ModelActions, Marking, LayoutMemory, QMainWindow):
 
         self.formula = FormulaBar()
         self.formula.ruleChanged.connect(self._formula_changed)
+        self.formula.splitRequested.connect(self.split_rule)
         self.table = QTableView()
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectItems)
         self.table.horizontalHeader().setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
@@ -201,8 +203,15 @@ class MainWindow(FileActions, ModelActions, Marking, LayoutMemory, QMainWindow):
 
         self.model_label = QLabel("Loading model…")
         self.rate_label = QLabel("")
+        self.local_button = QPushButton("Use local model")
+        self.local_button.setToolTip("Stop sending rows to the server: judge them on this computer")
+        self.local_button.setFlat(True)
+        self.local_button.clicked.connect(self.use_local_model)
+        self.local_button.hide()
+        self._local_path: Path | None = None  # the local model used before a server
         self.statusBar().addPermanentWidget(self.rate_label)
         self.statusBar().addPermanentWidget(self.model_label)
+        self.statusBar().addPermanentWidget(self.local_button)
 
     def _build_actions(self) -> None:
         bar = QToolBar("Main")
@@ -376,10 +385,10 @@ class MainWindow(FileActions, ModelActions, Marking, LayoutMemory, QMainWindow):
 
     # ----- session ----------------------------------------------------------------------------
 
-    def set_session(self, session: Session, model_text: str) -> None:
+    def set_session(self, session: Session) -> None:
         self.session = session
-        self.model_label.setText(model_text)
-        self._show_tier()
+        self._remember_local()
+        self._show_model()
 
     def show_welcome(self) -> None:
         self.welcome.refresh()
@@ -732,12 +741,11 @@ class MainWindow(FileActions, ModelActions, Marking, LayoutMemory, QMainWindow):
             header.resizeSection(col, max(header.sectionSize(col), self._fit_header(col)))
         if isinstance(event, ColumnEvent) and event.kind == "complete":
             self._flash_flips(event.column)
-        if (
-            isinstance(event, ColumnEvent)
-            and event.kind == "error"
-            and event.column == self._selected
-        ):
-            self.formula.show_error(event.message)
+        if isinstance(event, ColumnEvent) and event.kind == "error":
+            if event.column == self._selected:
+                self.formula.show_error(event.message)
+            else:  # e.g. the server went down under a column not on show
+                self.statusBar().showMessage(f"{event.column}: {event.message}", 15000)
         if not self._refresh_timer.isActive():
             self._refresh_timer.start()
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from fastsheet.backend import Backend
 from fastsheet.errors import FastsheetError
 from fastsheet.project import Project
+from fastsheet.server import ServerSettings
 
 
 class ModelActions:
@@ -26,18 +27,84 @@ class ModelActions:
             self.model_label.setText(current)
             return f"This project was saved with model {project.model!r}: {exc} Using {current}."
         self.session.set_backend(backend, reload=False, ref=ref)
-        self.model_label.setText(model_text(backend))
-        self._show_tier()
+        self._show_model()
         return None
 
     def settings_dialog(self) -> None:
         from ui.settings_dialog import SettingsDialog
 
-        current = getattr(self.session.backend, "path", None) if self.session else None
-        dialog = SettingsDialog(self, current)
+        backend = self.session.backend if self.session else None
+        current = getattr(backend, "path", None) or self._local_path
+        state = self.session.state if self.session else None
+        dialog = SettingsDialog(
+            self,
+            current,
+            server=state.last_server() if state else {},
+            on_server=bool(getattr(backend, "host", None)),
+        )
         if dialog.exec():
-            path, threads = dialog.choice()
-            self.switch_model(path, threads)
+            server = dialog.server_choice()
+            if server is not None:
+                self.use_server(server)
+            else:
+                path, threads = dialog.choice()
+                self.switch_model(path, threads)
+
+    def use_server(self, settings: ServerSettings) -> asyncio.Task:
+        """Judge on the user's own inference server (opt-in; shown in the status bar)."""
+        return self._spawn(self._use_server(settings))
+
+    async def _use_server(self, settings: ServerSettings) -> None:
+        from fastsheet.server_backend import ServerBackend
+
+        self.model_label.setText(f"Connecting to {settings.url}…")
+        try:
+            backend = await asyncio.get_running_loop().run_in_executor(
+                None, lambda: ServerBackend(settings)
+            )
+        except FastsheetError as exc:
+            self.show_error(f"{exc} The current model is still in use.")
+            self._show_model()
+            return
+        if self.session is None:
+            backend.close()
+            return
+        self.session.state.remember_server(settings.url, settings.model, settings.concurrency)
+        self._remember_local()
+        self.session.set_backend(backend)
+        self._show_model()
+        if self.session.frame is not None:
+            self._install_sheet()
+
+    def use_local_model(self) -> asyncio.Task | None:
+        """Back from a server to the local model used before it (one click)."""
+        from fastsheet.models import tier_model
+
+        path = self._local_path
+        if path is None:
+            try:
+                path = tier_model("accurate")
+            except FastsheetError as exc:
+                self.show_error(str(exc))
+                return None
+        return self.switch_model(path, None)
+
+    def _remember_local(self) -> None:
+        path = getattr(self.session.backend, "path", None) if self.session else None
+        if path is not None:
+            self._local_path = Path(path)
+
+    def _show_model(self) -> None:
+        backend = self.session.backend if self.session else None
+        self.model_label.setText(model_text(backend) if backend is not None else "No model")
+        host = getattr(backend, "host", None)
+        self.model_label.setToolTip(
+            f"Rows are sent to the inference server at {host}."
+            if host
+            else "Rows are judged on this computer."
+        )
+        self.local_button.setVisible(bool(host))
+        self._show_tier()
 
     def switch_model(self, path: Path, threads: int | None) -> asyncio.Task:
         return self._spawn(self._switch_model(path, threads))
@@ -58,15 +125,12 @@ class ModelActions:
             backend, ref = await self._load_backend(path, threads)
         except FastsheetError as exc:
             self.show_error(f"{exc} The current model is still in use.")
-            self.model_label.setText(
-                model_text(self.session.backend) if self.session else "No model"
-            )
+            self._show_model()
             return
         if self.session is None:
             return
         self.session.set_backend(backend, ref=ref)
-        self.model_label.setText(model_text(backend))
-        self._show_tier()
+        self._show_model()
         if self.session.frame is not None:
             self._install_sheet()
 
@@ -93,6 +157,9 @@ class ModelActions:
 
 
 def model_text(backend) -> str:
+    host = getattr(backend, "host", None)
+    if host:  # llama_cpp.server names a model by its path: the file name is enough
+        return f"Server {host} · {backend.name.rsplit('/', 1)[-1]}"
     quant = getattr(backend, "quantization", "")
     threads = getattr(backend, "n_threads", "")
     return f"{backend.name} · {quant} · {threads} threads"

@@ -46,6 +46,7 @@ class ColumnKind:
     thresholded: bool = False  # its decisions come from a fitted threshold on p(yes)
     probes_content_free: bool = False  # calibrated on content-free records ("N/A")
     stores_text: bool = False  # answers are free text, not probabilities over candidates
+    splittable: bool = False  # a compound rule can become formulas and rules joined by `and`
 
     # ----- the rule ----------------------------------------------------------------------
 

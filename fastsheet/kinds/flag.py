@@ -168,6 +168,7 @@ class FlagKind(ColumnKind):
     labelable = True
     thresholded = True
     probes_content_free = True
+    splittable = True
 
     def candidates(self, rule: Rule) -> tuple[str, ...]:
         return ("Yes", "No")

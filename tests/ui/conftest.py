@@ -48,7 +48,7 @@ def _window(qtbot, loop, backend, tmp_path: Path):
     counting = CountingBackend(backend)
     cache = ResultCache(tmp_path / "results.sqlite")
     session = Session(counting, cache, state, loop=loop)
-    window.set_session(session, "test model")
+    window.set_session(session)
     window.show()
     yield window, counting, loop
     session.close()

@@ -64,7 +64,7 @@ def main(phase: str, folder: Path) -> None:
     window.show()
     backend = CountingBackend(LlamaBackend(resolve_model(FAST_MODEL), n_threads=2))
     session = Session(backend, ResultCache(folder / "results.sqlite"), state, loop=loop)
-    window.set_session(session, "crash test")
+    window.set_session(session)
     with loop:
         if phase == "edit":
             loop.run_until_complete(edit(window, session, folder))

@@ -119,7 +119,7 @@ def test_window_layout_is_remembered_per_project(app, reviews_csv, qtbot, loop, 
     state = AppState(window.state.folder)
     again = create_window(state)
     qtbot.addWidget(again)
-    again.set_session(window.session, "test model")
+    again.set_session(window.session)
     again.show()
     open_file(again, loop, reviews_csv)
     assert again.table.horizontalHeader().sectionSize(col) == 517

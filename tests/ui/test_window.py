@@ -304,4 +304,9 @@ def test_the_app_never_opens_a_network_connection(app, qtbot, monkeypatch):
     ev = window.session.evaluator
     assert ev.summary("suspicious").done == ev.summary("flag").done == 10_000
     assert backend.rows > 0  # the model really judged rows
+    from ui.settings_dialog import SettingsDialog
+
+    dialog = SettingsDialog(window, server={"url": "http://127.0.0.1:8080"})  # a server named
+    dialog.tabs.setCurrentIndex(1)  # but not tested or chosen: still nothing sent
+    dialog.reject()
     assert attempts == []
