@@ -28,7 +28,12 @@ DEFAULT_CONCURRENCY = 16
 
 
 class ServerError(BackendFailure):
-    """The server failed a request (fatal: down, or missing a feature it needs)."""
+    """The server failed a request (fatal: down, or missing a feature it needs);
+    `status`: the HTTP status of a refused request."""
+
+    def __init__(self, message: str, fatal: bool = False, status: int | None = None) -> None:
+        super().__init__(message, fatal)
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -170,7 +175,8 @@ class Connection:
                 )
             raise ServerError(
                 f"The server at {host} refused the request "
-                f"(HTTP {response.status_code}: {_detail(response)})."
+                f"(HTTP {response.status_code}: {_detail(response)}).",
+                status=response.status_code,
             )
         log.warning("server %s: %s after %d tries", host, reason, self.settings.retries + 1)
         raise unreachable(host, reason + f" after {self.settings.retries + 1} tries")

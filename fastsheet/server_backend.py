@@ -150,7 +150,7 @@ class ServerBackend(Backend):
                 self.responses += 1
                 return chat_steps(data, logprobs, self.host), chat_text(data)
             except ServerError as exc:
-                if exc.fatal or not self._no_chat(exc):
+                if exc.fatal or exc.status not in (404, 405, 501):  # not "no chat here"
                     raise
                 log.info("server %s: no chat completions (%s); using completions", self.host, exc)
                 self.chat = False
@@ -162,11 +162,6 @@ class ServerBackend(Backend):
         data = await self._conn.post("/completions", body)
         self.responses += 1
         return completion_steps(data, logprobs, self.host), completion_text(data)
-
-    @staticmethod
-    def _no_chat(exc: ServerError) -> bool:
-        text = str(exc)
-        return any(f"HTTP {code}" in text for code in (404, 405, 501))
 
     def sample(self, rule: Rule, record: str) -> Answer:
         """One answer (the Model dialog's connection test)."""

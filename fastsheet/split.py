@@ -170,7 +170,7 @@ def _text_column(frame: pl.DataFrame, clause: str) -> str | None:
     """The text column a length clause is about: named in it, else the longest text."""
     texts = [c for c, t in frame.schema.items() if t == pl.String]
     for c in texts:
-        if re.search(rf"\b{re.escape(c.replace('_', ' '))}\b", clause, re.I):
+        if _mention(c).search(clause):
             return c
     return _longest_text(frame, texts)
 
@@ -237,16 +237,19 @@ def _fuzzy_rule(clause: str, subject: str, frame: pl.DataFrame, used: set[str]) 
     lead = clause[:1].lower() + clause[1:]
     if subject and re.match(r"(?:is|was|has|does|contains|mentions|says)\b", lead, re.I):
         lead = f"{subject.lower()} {lead}"  # "is positive" -> "the review is positive"
-    named = [c for c in frame.columns
-             if re.search(rf"\b{re.escape(c.replace('_', ' '))}\b", lead, re.I)]  # fmt: skip
+    named = [c for c in frame.columns if _mention(c).search(lead)]
     for c in named:
-        lead = re.sub(rf"\b{re.escape(c.replace('_', ' '))}\b", "{" + c + "}", lead,
-                      count=1, flags=re.I)  # fmt: skip
+        lead = _mention(c).sub("{" + c + "}", lead, count=1)
     if named or subject:
         return f"Flag if {lead}."
     texts = [c for c, t in frame.schema.items() if t == pl.String and c not in used]
     column = _longest_text(frame, texts)
     return f"Flag if the {{{column}}} says: {lead}." if column else f"Flag if {lead}."
+
+
+def _mention(column: str) -> re.Pattern[str]:
+    """The column named in words: `years_experience` as "years experience"."""
+    return re.compile(rf"\b{re.escape(column.replace('_', ' '))}\b", re.IGNORECASE)
 
 
 def _content_words(text: str) -> list[str]:
