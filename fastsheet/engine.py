@@ -30,7 +30,7 @@ from fastsheet.calibrate import (
 )
 from fastsheet.cells import Answer, Cell
 from fastsheet.errors import BackendFailure, FastsheetError, RuleError
-from fastsheet.formula import Formula, parse_formula
+from fastsheet.formula import Formula, names, parse_formula
 from fastsheet.history import Diff, Generation, History, decision_codes
 from fastsheet.kinds import kind_of
 from fastsheet.kinds.formula import FORMULA
@@ -48,6 +48,7 @@ from fastsheet.results import (
 from fastsheet.rules import Rule
 from fastsheet.runner import RuleRunner, example_rows, teaching_input
 from fastsheet.schedule import Schedule, Task
+from fastsheet.shortcircuit import any_of, both, needed_where
 from fastsheet.summary import GoldAgreement, Summary, agreement, breakdown, summarize
 from fastsheet.teach import (
     MIN_HELD_OUT,
@@ -107,6 +108,9 @@ class Column:
     held_at: int = 0
     history: History = field(default_factory=History)
     error: str | None = None
+    #: where the formulas reading this rule need it (`a and rule` needs it where a is
+    #: true); "" when something needs every row
+    implied: str = ""
     runner: RuleRunner | None = None
     finished: int = 0  # rows done or failed in this generation
     started: float = field(default_factory=time.perf_counter)
@@ -115,6 +119,11 @@ class Column:
     @property
     def complete(self) -> bool:
         return self.finished >= len(self.result) and self.error is None
+
+    @property
+    def where(self) -> str:
+        """The rows the column is judged on: its own condition and the implied one."""
+        return both(self.rule.where, self.implied)
 
 
 class Evaluator:
@@ -171,7 +180,7 @@ class Evaluator:
         if old is not None and old.rule.identity() != rule.identity():
             self.thresholds.pop(rule.name, None)  # a new rule has a new score distribution
         result = kind_of(rule).new_result(rule, self.frame.height, generation)
-        column = Column(rule, generation, result)
+        column = Column(rule, generation, result, implied=self._implied(rule))
         if old is not None:
             column.history = old.history
         column.history.add(generation, rule)
@@ -182,9 +191,11 @@ class Evaluator:
             column.error = str(exc)
             self._fail(column)
             self._restart_dependents(rule.name, seen)
+            self._restart_implied(seen)
             raise
         self._start(column)
         self._restart_dependents(rule.name, seen)
+        self._restart_implied(seen)
         return generation
 
     def _fail(self, column: Column) -> None:
@@ -203,6 +214,7 @@ class Evaluator:
         for dependent in dependents:
             with contextlib.suppress(RuleError):
                 self._set_rule(self.columns[dependent].rule, {dependent})
+        self._restart_implied(set())
         self._check_idle()
 
     def cancel(self, name: str | None = None) -> None:
@@ -293,9 +305,11 @@ class Evaluator:
         return FORMULA.parse(rule, self._types(rule))
 
     def _condition(self, rule: Rule) -> Formula:
-        """A rule's condition (`only where …`), which must be true or false."""
+        """A rule's condition (`only where …`, and the implied one), true or false."""
+        column = self.columns.get(rule.name)
+        where = column.where if column is not None and column.rule is rule else rule.where
         try:
-            return parse_formula(rule.where, self._types(rule)).require_condition()
+            return parse_formula(where, self._types(rule)).require_condition()
         except RuleError as exc:
             raise RuleError(f"The condition of {rule.name!r}: {exc}") from None
 
@@ -303,7 +317,60 @@ class Evaluator:
         column = self.columns.get(name)
         if column is None:
             return []
-        return [r for r in column.rule.dependencies() if r in self.columns]
+        wanted = [*column.rule.dependencies(), *names(column.implied)]
+        return [r for r in dict.fromkeys(wanted) if r in self.columns]
+
+    # ----- short-circuit: a rule judged only where the formulas reading it need it ----------
+
+    def _implied(self, rule: Rule) -> str:
+        """Where the columns reading `rule` need it: "" for every row (see shortcircuit)."""
+        if not kind_of(rule).judged:
+            return ""
+        name, conditions = rule.name, []
+        for reader in self.columns.values():
+            if reader.rule.name == name or name not in reader.rule.dependencies():
+                continue
+            if reader.result.kind.judged or name in names(reader.rule.where):
+                if reader.error:
+                    continue
+                return ""  # a rule's record or a condition reads it on every row
+            condition = needed_where(reader.rule.text, name, self._exact)
+            if reader.error:  # a formula waiting for this rule, or being typed: its exact
+                if condition is None or not self._readable(condition, rule):  # part counts
+                    continue
+            elif condition is None:
+                return ""
+            conditions.append(condition)
+        return any_of(conditions) if conditions else ""
+
+    def _readable(self, condition: str, rule: Rule) -> bool:
+        try:
+            parse_formula(condition, self._types(rule)).require_condition()
+        except RuleError:
+            return False
+        return True
+
+    def _exact(self, name: str, seen: frozenset[str] = frozenset()) -> bool:
+        """A data column, or a formula column over exact columns (no model anywhere)."""
+        column = self.columns.get(name)
+        if column is None:
+            return name in self.frame.columns
+        if column.result.kind.judged or column.error or name in seen:
+            return False
+        return all(self._exact(d, seen | {name}) for d in column.rule.dependencies())
+
+    def _restart_implied(self, seen: set[str]) -> None:
+        """Start again each rule whose implied condition changed (its cache answers it).
+
+        Not limited by `seen`: a rule's implied condition depends only on its readers'
+        text, so each restart settles it."""
+        for name, column in list(self.columns.items()):
+            if not column.result.kind.judged:
+                continue
+            if self._implied(column.rule) != column.implied:
+                seen.add(name)
+                with contextlib.suppress(RuleError):
+                    self._set_rule(column.rule, seen)
 
     def _cycle_from(self, start: str) -> list[str] | None:
         def visit(name: str, path: list[str]) -> list[str] | None:
@@ -379,7 +446,7 @@ class Evaluator:
         self._emit(ColumnEvent(name, generation, "started"))
         if not column.result.kind.judged:
             self._compute(column)
-        elif column.rule.where:
+        elif column.where:
             self._launch_conditioned(column)
         else:
             # the worker gets the runner with each task; it reads no engine state

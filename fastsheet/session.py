@@ -135,6 +135,20 @@ class Session:
     def rule(self, name: str) -> Rule:
         return self._ev().columns[name].rule
 
+    def implied(self, name: str) -> tuple[str, list[str]]:
+        """The condition the formulas reading rule `name` put on it (`a and name` needs it
+        only where a holds; "" if something needs every row), and those formulas."""
+        ev = self._ev()
+        column = ev.columns.get(name)
+        if column is None or not column.implied:
+            return "", []
+        readers = [
+            n
+            for n, c in ev.columns.items()
+            if not c.result.kind.judged and name in c.rule.dependencies()
+        ]
+        return column.implied, readers
+
     def add_rule(
         self, kind: Kind = Kind.FLAG, text: str | None = None, name: str | None = None
     ) -> Rule:

@@ -20,6 +20,10 @@ from fastsheet.kinds import KINDS, kind_of
 from fastsheet.rules import Rule
 
 DEBOUNCE_MS = 300
+WHERE_TIP = (
+    "A condition (a formula, e.g. years_experience >= 5): only the rows where it is "
+    "true are put to the model; the others are skipped, with no model call."
+)
 
 
 class RuleEdit(QPlainTextEdit):
@@ -115,10 +119,7 @@ class FormulaBar(QWidget):
         self.where = QLineEdit()
         self.where.setObjectName("where")
         self.where.setPlaceholderText("all rows")
-        self.where.setToolTip(
-            "A condition (a formula, e.g. years_experience >= 5): only the rows where it is "
-            "true are put to the model; the others are skipped, with no model call."
-        )
+        self.where.setToolTip(WHERE_TIP)
         self.where_label.setBuddy(self.where)
         self.split = QPushButton("Split into steps")
         self.split.setObjectName("split")
@@ -185,9 +186,26 @@ class FormulaBar(QWidget):
             if self.editor.toPlainText() != rule.text:
                 self.editor.setPlainText(rule.text)
         self.editor.setToolTip(asked_as(rule) if rule is not None else "")
+        self.show_implied(("", []))
         self._show_options()
         self.show_error(error)
         self._loading = False
+
+    def show_implied(self, implied: tuple[str, list[str]]) -> None:
+        """An empty condition says where the formulas reading the rule need it (if they
+        only need some rows: the short-circuit), instead of "all rows"."""
+        condition, readers = implied
+        if condition:
+            named = ", ".join(readers)
+            verb = "needs" if len(readers) == 1 else "need"
+            self.where.setPlaceholderText(f"{condition}   (what {named} {verb})")
+            self.where.setToolTip(
+                f"{named} {verb} this rule only where {condition}, so only those rows are put "
+                "to the model; the others are skipped. A condition written here applies too."
+            )
+        else:
+            self.where.setPlaceholderText("all rows")
+            self.where.setToolTip(WHERE_TIP)
 
     def show_asked(self, rule: Rule, framing: Framing) -> None:
         """The tooltip says how the model is asked, under the current model's framing."""

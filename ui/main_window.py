@@ -532,6 +532,7 @@ class MainWindow(FileActions, ModelActions, SplitActions, Marking, LayoutMemory,
             column = self.session.evaluator.columns.get(name)
             self.formula.set_rule(self.session.rule(name), column.error if column else None)
             self.formula.show_asked(self.session.rule(name), self.session.backend.framing)
+            self.formula.show_implied(self.session.implied(name))
         self._fill_labels_choice()
         self._refresh_panels()
 
@@ -734,6 +735,8 @@ class MainWindow(FileActions, ModelActions, SplitActions, Marking, LayoutMemory,
         self.model.on_event(event)
         self.navigator.results_changed()
         started = isinstance(event, ColumnEvent) and event.kind == "started"
+        if started and event.column == self.selected_rule():  # its implied condition may move
+            self.formula.show_implied(self.session.implied(event.column))
         if started and self.model.has_rule(event.column):
             col = self.model.rule_column_index(event.column)
             self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, col, col)

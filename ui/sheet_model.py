@@ -261,7 +261,7 @@ class SheetModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return theme.cell_text(cell, rule)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return theme.cell_tooltip(cell, rule)
+            return theme.cell_tooltip(cell, rule, self.session.implied(name))
         if role == Qt.ItemDataRole.BackgroundRole:
             if self._is_found(name, row):
                 return theme.found_brush()

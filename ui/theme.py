@@ -73,6 +73,17 @@ def value_text(value: object) -> str:
     return str(value)
 
 
+def skip_reason(rule: Rule, implied: tuple[str, list[str]]) -> str:
+    """Why a rule column skips rows: its condition, or the formulas that do not need them."""
+    condition, readers = implied
+    parts = [f"the row is outside the condition (only where {rule.where})"] if rule.where else []
+    if condition:
+        named = ", ".join(readers) or "the formulas reading it"
+        verb = "needs" if len(readers) == 1 else "need"
+        parts.append(f"{named} {verb} this rule only where {condition}")
+    return " and ".join(parts) or "the row is outside the condition"
+
+
 def label_text(value: object, rule: Rule) -> str:
     """A known answer the user marked, as the labels column shows it."""
     if kind_of(rule).style == FLAG_STYLE:
@@ -80,7 +91,7 @@ def label_text(value: object, rule: Rule) -> str:
     return str(value)
 
 
-def cell_tooltip(cell: Cell, rule: Rule) -> str | None:
+def cell_tooltip(cell: Cell, rule: Rule, implied: tuple[str, list[str]] = ("", [])) -> str | None:
     if cell.state is CellState.ERROR:
         return f"Error: {cell.error}"
     if cell.state is CellState.PENDING:
@@ -88,7 +99,7 @@ def cell_tooltip(cell: Cell, rule: Rule) -> str | None:
     if cell.state is CellState.RUNNING:
         return "Being judged now"
     if cell.state is CellState.SKIPPED:
-        return f"Skipped: the row is outside the condition (only where {rule.where}); no model call"
+        return f"Skipped: {skip_reason(rule, implied)}; no model call"
     if kind_of(rule).style == TEXT_STYLE:
         return str(cell.value or "")
     if cell.p is None:

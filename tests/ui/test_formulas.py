@@ -89,3 +89,42 @@ def test_adding_a_condition_skips_rows_without_a_model_call(app, reviews_csv, qt
     run(loop, window.session.evaluator.wait_idle())
     assert "must be true or false" in window.formula.error.text()
     assert isinstance(Path(out), Path)
+
+
+def test_a_formula_and_asks_its_rule_only_where_the_exact_part_holds(app, reviews_csv, qtbot):
+    """`long and positive`: the rule is judged only on long reviews, and the window says why."""
+    window, counting, loop = app
+    open_file(window, loop, reviews_csv)
+    window.add_rule(Kind.FORMULA)
+    long_name = window.selected_rule()
+    type_rule(window, qtbot, "len(review) > 25")
+    settle(window, loop, qtbot)
+    window.add_rule()
+    rule_name = window.selected_rule()
+    type_rule(window, qtbot, "The review is positive.")
+    settle(window, loop, qtbot)
+    window.add_rule(Kind.FORMULA)
+    type_rule(window, qtbot, f"{long_name} and {rule_name}")
+    both_name = window.selected_rule()
+    counting.rows = 0
+    settle(window, loop, qtbot)
+    reviews = pl.read_csv(reviews_csv)["review"]
+    long = (reviews.str.len_chars() > 25).to_list()
+    assert counting.rows == 0  # every row it needs was judged before (the cache)
+    ev = window.session.evaluator
+    states = [ev.cell(rule_name, r).state.value for r in range(len(long))]
+    assert states == ["done" if keep else "skipped" for keep in long]
+    assert not any(b and not keep for b, keep in zip(ev.values_of(both_name), long, strict=True))
+    col = window.model.rule_column_index(rule_name)
+    short = long.index(False)
+    tip = window.model.index(short, col).data(Qt.ItemDataRole.ToolTipRole)
+    assert tip == (f"Skipped: {both_name} needs this rule only where {long_name}; no model call")
+    assert window.session.rule(rule_name).where == ""  # nothing written into the rule
+    window._select(rule_name)
+    assert window.formula.where.text() == ""
+    assert window.formula.where.placeholderText().startswith(f"{long_name}   (what {both_name}")
+    window._select(both_name)
+    window.delete_rule()  # nothing reads the rule now: every row is judged again (cached)
+    settle(window, loop, qtbot)
+    assert all(ev.cell(rule_name, r).state.value == "done" for r in range(len(long)))
+    assert counting.rows == 0
