@@ -35,6 +35,7 @@ class Framing(enum.Enum):
     STATEMENT = "statement"  # statement, then the record, then "Is the statement true?"
     RECORD_FIRST = "record-first"  # the record, then the statement and the question
     FENCED = "fenced"  # statement, the record inside <text> tags it cannot close, question
+    QUESTION = "question"  # the rule as a direct question, before the record and after it
 
 
 _FENCE_TAG = re.compile(r"<(\s*/?\s*text\s*)>", re.IGNORECASE)
@@ -62,12 +63,13 @@ class Exchange:
         return self.follow_up if index and self.follow_up else self.user
 
 
-def statement(rule: Rule) -> str:
+def statement(rule: Rule, once: bool = False) -> str:
     """The rule as a statement about the record: "Flag if x is y" -> "X is y."
 
     `{column}` references become plain words ("the passage"), since the record names
-    its fields; rules that do not start with a flag verb are kept as they are."""
-    text = in_words(_LEAD.sub("", rule.text.strip(), count=1).strip())
+    its fields; rules that do not start with a flag verb are kept as they are. `once`:
+    see `in_words`."""
+    text = in_words(_LEAD.sub("", rule.text.strip(), count=1).strip(), once)
     if text and text[0].islower():
         text = text[0].upper() + text[1:]
     if text and text[-1] not in ".?!":
@@ -75,8 +77,66 @@ def statement(rule: Rule) -> str:
     return text
 
 
-def in_words(text: str) -> str:
-    """`{column}` references as plain words: "the {job_title}" -> "the job title"."""
+_AUX = re.compile(
+    r"\b(is|are|was|were|can|could|will|would|should|must|may|might"
+    r"|(?:has|have)(?=\s+\w+(?:ed|en|wn|ne)\b))\b",
+    re.IGNORECASE,
+)
+_SUBJECT = re.compile(
+    r"^(the|a|an|this|that|these|those|its|their|his|her|our|your|my|each|every)\b", re.IGNORECASE
+)
+_CLAUSE_WORD = re.compile(
+    r"\b(that|which|who|whom|whose|if|when|because|and|or|but|says|said|shows|claims|thinks"
+    r"|mentions|states|means|suggests|asks|reads|writes)\b",
+    re.IGNORECASE,
+)
+_CONTEXT = re.compile(r"^((?:according to|given|based on|in)\b[^,]+,\s*)(.*)$", re.IGNORECASE)
+
+
+def question(rule: Rule) -> str:
+    """The rule as a direct yes/no question: "Flag if the email is spam" -> "Is the email spam?"
+
+    The auxiliary of a plain clause moves to the front ("The answer to the question is
+    yes" -> "Is the answer to the question yes?"); a clause it cannot invert safely (no
+    auxiliary, a negation, no subject) is asked as "Is it true that …?"."""
+    claim = statement(rule, once=True).rstrip(".!")
+    if claim.endswith("?"):
+        return claim
+    context, clause = "", claim
+    if match := _CONTEXT.match(claim):
+        context, clause = match.group(1), match.group(2)
+    asked = _inverted(clause)
+    if asked is None:
+        lead = clause[:1].lower() + clause[1:]
+        if not _SUBJECT.match(clause):
+            return f"Is this true of the text: {lead}?"
+        return f"{context}is it true that {lead}?" if context else f"Is it true that {lead}?"
+    return f"{context}{asked}?" if context else asked[:1].upper() + asked[1:] + "?"
+
+
+def _inverted(clause: str) -> str | None:
+    """`clause` with its first auxiliary moved before its subject, or None."""
+    if not _SUBJECT.match(clause) or "(" in clause.split(" ", 1)[0]:
+        return None
+    match = _AUX.search(clause)
+    if match is None or match.start() == 0:
+        return None
+    subject, rest = clause[: match.start()].strip(), clause[match.end() :].strip()
+    if not rest or re.match(r"(not|n't|never)\b", rest, re.IGNORECASE):
+        return None
+    if "(" in subject or _CLAUSE_WORD.search(subject):  # not a plain noun phrase
+        return None
+    subject = subject[:1].lower() + subject[1:]
+    return f"{match.group(1).lower()} {subject} {rest}"
+
+
+def in_words(text: str, once: bool = False) -> str:
+    """`{column}` references as plain words: "the {job_title}" -> "the job title".
+
+    With `once`, "the answer {answer}" becomes "the answer" (not "the answer the
+    answer"); the older framings keep their wording, so their cached answers stay valid."""
+    if once:
+        text = re.sub(r"\b(\w+)\s+\{\s*\1\s*\}", r"\1", text, flags=re.IGNORECASE)
     text = _REFERENCE.sub(lambda m: "the " + m.group(1).strip().replace("_", " "), text)
     return re.sub(r"\b(the|a|an|your|their|its)\s+the\b", r"\1", text, flags=re.IGNORECASE)
 

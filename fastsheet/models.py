@@ -107,6 +107,7 @@ CATALOGUE: dict[str, CatalogueEntry] = {
             filename="qwen2.5-coder-1.5b-instruct-q4_0.gguf",
             sha256="d1544da6e66809f1e60c152a8f62a74f1df5d680409c93641dca3f9b404f677d",
             requantize_to="Q4_0",
+            framing=Framing.QUESTION,  # measured: mean AUC 0.74 against 0.67 for statement
             tier="accurate",
         ),
         CatalogueEntry(

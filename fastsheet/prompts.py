@@ -16,7 +16,7 @@ from fastsheet.framing import RECORD, Framing, exchange, fence
 from fastsheet.rules import Rule
 
 TEMPLATE_VERSION = "4"
-DEFAULT_FRAMING = Framing.STATEMENT
+DEFAULT_FRAMING = Framing.QUESTION
 
 RenderChat = Callable[[list[dict[str, str]]], str]
 

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from fastsheet.framing import RECORD, Framing, balanced_examples, exchange, statement
+import pytest
+
+from fastsheet.framing import (
+    RECORD,
+    Framing,
+    balanced_examples,
+    exchange,
+    question,
+    statement,
+)
 from fastsheet.prompts import build_prompt
 from fastsheet.rules import Kind, Rule
 
@@ -22,6 +31,52 @@ def test_statement_drops_the_flag_verb_and_names_fields_in_words():
         == "According to the passage, the answer to the question is yes."
     )
     assert statement(Rule("Check whether the {job_title} is senior")) == "The job title is senior."
+
+
+def test_a_column_named_twice_is_named_once_in_a_question():
+    rule = Rule("The answer {answer} to {question} means yes.")
+    assert question(rule) == "Is it true that the answer to the question means yes?"
+    # the statement keeps the wording its cached answers were given under
+    assert statement(rule) == "The answer the answer to the question means yes."
+
+
+@pytest.mark.parametrize(
+    ("rule", "asked"),
+    [
+        ("Flag if the email is spam", "Is the email spam?"),
+        ("The review is positive.", "Is the review positive?"),
+        (
+            "According to {passage}, the answer to {question} is yes.",
+            "According to the passage, is the answer to the question yes?",
+        ),
+        (
+            "The information in {sentence} is enough to answer {question}.",
+            "Is the information in the sentence enough to answer the question?",
+        ),
+        ("The candidate has led a team", "Has the candidate led a team?"),
+        ("The candidate has a degree", "Is it true that the candidate has a degree?"),
+        ("The reply isn't helpful", "Is it true that the reply isn't helpful?"),
+        ("The reply is not helpful", "Is it true that the reply is not helpful?"),
+        (
+            "The {summary} says they have managed people",
+            "Is it true that the summary says they have managed people?",
+        ),
+        ("Has led a team", "Is this true of the text: has led a team?"),
+        ("Is the reply rude?", "Is the reply rude?"),
+        (
+            "The passage is inappropriate (for example pornographic) or nonsensical.",
+            "Is the passage inappropriate (for example pornographic) or nonsensical?",
+        ),
+    ],
+)
+def test_question_asks_the_rule_directly(rule: str, asked: str):
+    assert question(Rule(rule)) == asked
+
+
+def test_question_framing_asks_before_and_after_the_record():
+    prompt = build_prompt(Rule("Flag if the email is spam"), _chat, Framing.QUESTION)
+    assert "Question: Is the email spam?" in prompt.prefix
+    assert prompt.suffix.startswith("\n\nIs the email spam? Answer Yes or No.")
 
 
 def test_statement_framing_keeps_the_rule_in_the_shared_prefix():
@@ -46,7 +101,7 @@ def test_rule_framing_is_the_original_shape():
 
 def test_label_framing_lists_the_options():
     rule = Rule("What is it about?", kind=Kind.LABEL, labels=("sport", "politics"))
-    for framing in (Framing.STATEMENT, Framing.RECORD_FIRST):
+    for framing in (Framing.STATEMENT, Framing.RECORD_FIRST, Framing.QUESTION):
         ex = exchange(rule, framing)
         assert "Options: sport, politics" in ex.user
         assert ex.user.count(RECORD) == 1
@@ -95,6 +150,14 @@ def test_examples_state_the_rule_once_and_later_turns_are_short():
         assert prompt.prefix.count("The text is spam.") == 1
         assert "Statement" not in prompt.suffix
         assert prompt.suffix.startswith("\n\nIs the statement true")
+
+
+def test_question_framing_with_examples_asks_the_same_question_every_turn():
+    rule = Rule("Flag if the text is spam", examples=(("a", "Yes"), ("b", "No")))
+    prompt = build_prompt(rule, _chat, Framing.QUESTION)
+    assert prompt.prefix.count("Question: Is the text spam?") == 1
+    assert prompt.prefix.count("Is the text spam? Answer Yes or No.") == 2  # one per example
+    assert prompt.suffix.startswith("\n\nIs the text spam? Answer Yes or No.")
 
 
 def test_text_rules_are_the_instruction_and_the_row_is_the_input():

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from fastsheet.framing import Framing
 from fastsheet.kinds import KINDS, kind_of
+from fastsheet.prompts import DEFAULT_FRAMING
 from fastsheet.rules import Rule
 
 DEBOUNCE_MS = 300
@@ -270,6 +271,6 @@ class FormulaBar(QWidget):
         )
 
 
-def asked_as(rule: Rule, framing: Framing = Framing.STATEMENT) -> str:
+def asked_as(rule: Rule, framing: Framing = DEFAULT_FRAMING) -> str:
     """How the rule reaches the model, for the formula bar's tooltip."""
     return kind_of(rule).asked(rule, framing)

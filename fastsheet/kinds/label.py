@@ -97,7 +97,7 @@ class LabelKind(ColumnKind):
                 + ", ".join(rule.labels)
                 + "\nAnswer with the one label that fits the record.",
             )
-        ask = in_words(rule.text.strip())
+        ask = in_words(rule.text.strip(), once=framing is Framing.QUESTION)
         options = ", ".join(rule.labels)
         if framing is Framing.FENCED:
             return fenced(
@@ -105,7 +105,7 @@ class LabelKind(ColumnKind):
                 "Which option fits the text? Answer with the option only.",
             )
         follow_up = f"Text:\n{RECORD}\n\nWhich option fits? Answer with the option only."
-        if framing is Framing.STATEMENT:
+        if framing in (Framing.STATEMENT, Framing.QUESTION):
             return Exchange(
                 QUESTION_SYSTEM,
                 f"Question: {ask}\nOptions: {options}\n\nText:\n{RECORD}\n\n"

@@ -83,11 +83,11 @@ class ScoreKind(ColumnKind):
             return legacy(
                 rule, f"Rate the record on a scale from {lo} to {hi}. Answer with one whole number."
             )
-        ask = in_words(rule.text.strip())
+        ask = in_words(rule.text.strip(), once=framing is Framing.QUESTION)
         scale = f"Answer with one whole number from {lo} to {hi}."
         if framing is Framing.FENCED:
             return fenced(f"Question: {ask}", scale)
-        if framing is Framing.STATEMENT:
+        if framing in (Framing.STATEMENT, Framing.QUESTION):
             return Exchange(QUESTION_SYSTEM, f"Question: {ask}\n\nText:\n{RECORD}\n\n{scale}")
         return Exchange(QUESTION_SYSTEM, f"{RECORD}\n\nQuestion: {ask}\n{scale}")
 
