@@ -24,7 +24,7 @@ from bench import engine, speed
 from fastsheet.cache import ResultCache
 from fastsheet.engine import Evaluator
 from fastsheet.llama_backend import LlamaBackend
-from fastsheet.models import CATALOGUE, pull, resolve_model
+from fastsheet.models import pull, resolve_model
 from fastsheet.rules import Rule
 
 HERE = Path(__file__).parent
@@ -156,7 +156,7 @@ def main() -> None:
         "peak_mem_ratio": big["peak_mem_ratio"],
         "max_stall_ms": big["max_stall_ms"],
         "tokens_per_row": flag["tokens_per_row"],
-        "model": CATALOGUE["qwen2.5-coder-0.5b"].filename,
+        "model": default.name,
         "cpu": f"{cpu_name()}, {os.cpu_count()} cores",
         "date": datetime.date.today().isoformat(),
         "quick": args.quick,
