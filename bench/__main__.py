@@ -51,7 +51,7 @@ def cache_10k(backend: LlamaBackend, tmp: Path) -> float:
     cache = ResultCache(tmp / "bench-cache.sqlite")
 
     async def once() -> float:
-        ev = Evaluator(frame, backend, cache, gold="fraud")
+        ev = Evaluator(frame, backend, cache)
         start = time.perf_counter()
         ev.set_rule(rule)
         await ev.wait_idle()

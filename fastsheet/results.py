@@ -90,6 +90,10 @@ class ResultColumn:
         text = self.kind.texts(np.where(missing, 0.0, values), self.candidates)
         return pl.Series(self.rule.name, np.where(missing, "", text).tolist(), dtype=pl.String)
 
+    def breakdown(self, data: pl.DataFrame, by: str) -> pl.DataFrame:
+        """Per group of `by` in `data` (columns `by` and `_v`, done rows only)."""
+        return self.kind.breakdown(data, by)
+
     def summary(self, calibration: Calibration, prioritised: np.ndarray | None = None) -> object:
         """Counts so far; while incomplete, a running estimate of the whole column.
 

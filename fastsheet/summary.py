@@ -111,7 +111,7 @@ def breakdown(
     data = pl.DataFrame({by: frame[by], "_v": values, "_done": result.done_mask()}).filter(
         pl.col("_done")
     )
-    return result.kind.breakdown(data, by)
+    return result.breakdown(data, by)
 
 
 def default_breakdown(

@@ -7,6 +7,8 @@ import pytest
 from fastsheet.calibrate import Calibration
 from fastsheet.cells import Answer
 from fastsheet.errors import DataError
+from fastsheet.formula import BOOL, NUMBER
+from fastsheet.kinds import kind_of
 from fastsheet.results import ResultColumn
 from fastsheet.rules import Kind, Rule
 from fastsheet.summary import (
@@ -106,6 +108,22 @@ def test_breakdown_by_column():
     col = flag_column([0.9, 0.1, 0.9, 0.9])
     out = breakdown(frame, col, Calibration(), "country")
     assert out.row(0, named=True) == {"country": "FR", "rows": 2, "flagged": 2, "share": 1.0}
+
+
+def test_a_true_false_formula_breaks_down_as_counts_of_true():
+    frame = pl.DataFrame({"country": ["UK", "UK", "FR", "FR", "FR"]})
+    rule = Rule("x", name="ok", kind=Kind.FORMULA)
+    col = kind_of(rule).new_result(rule, frame.height, 1)
+    col.set_values(pl.Series([True, False, True, True, None]), BOOL)  # empty counts as false
+    out = breakdown(frame, col, Calibration(), "country")
+    assert out.rows(named=True) == [
+        {"country": "FR", "rows": 3, "flagged": 2, "share": 2 / 3},
+        {"country": "UK", "rows": 2, "flagged": 1, "share": 0.5},
+    ]
+    col.set_values(pl.Series([1.0, 3.0, 2.0, 4.0, 6.0]), NUMBER)  # numbers: the mean
+    out = breakdown(frame, col, Calibration(), "country")
+    assert out.rows(named=True) == [{"country": "FR", "rows": 3, "mean": 4.0},
+                                    {"country": "UK", "rows": 2, "mean": 2.0}]  # fmt: skip
 
 
 def test_the_default_breakdown_is_a_column_of_few_categories_never_free_text():

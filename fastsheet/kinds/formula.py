@@ -15,7 +15,7 @@ from fastsheet.errors import RuleError
 from fastsheet.formula import BOOL, DATE, NUMBER, Formula, names, parse_formula
 from fastsheet.framing import Exchange, Framing
 from fastsheet.kinds.base import VALUE_STYLE, ColumnKind
-from fastsheet.kinds.flag import flag_summary
+from fastsheet.kinds.flag import breakdown_yes, flag_summary
 from fastsheet.kinds.score import ScoreSummary
 from fastsheet.kinds.text import TextSummary
 from fastsheet.results import DONE, ERROR, ResultColumn
@@ -75,6 +75,12 @@ class FormulaResult(ResultColumn):
             mean = float(known.mean()) if len(known) else float("nan")
             return ScoreSummary(len(self), len(known), mean, mean, mean)
         return TextSummary(len(self), int(self.values.filter(done).is_not_null().sum()))
+
+    def breakdown(self, data: pl.DataFrame, by: str) -> pl.DataFrame:
+        """true/false: the count and share of true rows per group (empty counts as false)."""
+        if self.type == BOOL:
+            return breakdown_yes(data.with_columns(pl.col("_v").fill_nan(0.0)), by)
+        return super().breakdown(data, by)
 
     def cells(self, rows: Sequence[int], calibration: Calibration) -> tuple[Cell, ...]:
         if not len(rows):
