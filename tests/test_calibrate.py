@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from fastsheet.calibrate import (
     Mode,
@@ -82,3 +83,15 @@ def test_gold_threshold_within_a_rate_keeps_rare_positives_from_being_over_flagg
     # a well-ranked model is unaffected: its best threshold is within the rate anyway
     p_good = np.where(gold, 0.8, 0.2)
     assert from_gold(p_good, gold, within_rate=2.0) == from_gold(p_good, gold)
+
+
+def test_the_mixture_weighs_repeated_scores_by_their_count():
+    """Rows with the same record share a score; the fit counts each row, not each score."""
+    from fastsheet.calibrate import mixture
+
+    rng = np.random.default_rng(3)
+    p = np.concatenate([np.full(300, 0.2), np.full(40, 0.7), rng.uniform(0.05, 0.95, 60)])
+    jittered = p + rng.uniform(-1e-9, 1e-9, len(p))  # every score distinct
+    repeated = mixture(p).value
+    assert repeated == pytest.approx(mixture(jittered).value, abs=1e-3)
+    assert repeated != pytest.approx(mixture(np.unique(p)).value, abs=1e-2)  # counts matter
