@@ -32,22 +32,25 @@ def needed_where(formula: str, name: str, exact: Callable[[str], bool]) -> str |
     kept = [t for t in others if all(exact(n) for n in names(t))]
     if not kept:
         return None
-    return " and ".join(t if len(kept) == 1 or _is_simple(t) else f"({t})" for t in kept)
+    return kept[0] if len(kept) == 1 else _joined(kept, "and")
 
 
 def any_of(conditions: list[str]) -> str:
     """Rows any of `conditions` keeps (a column several formulas read)."""
     unique = list(dict.fromkeys(conditions))
-    if len(unique) == 1:
-        return unique[0]
-    return " or ".join(t if _is_simple(t) else f"({t})" for t in unique)
+    return unique[0] if len(unique) == 1 else _joined(unique, "or")
 
 
 def both(first: str, second: str) -> str:
     """Rows both conditions keep ("" keeps every row)."""
     if not first or not second or first == second:
         return first or second
-    return " and ".join(t if _is_simple(t) else f"({t})" for t in (first, second))
+    return _joined([first, second], "and")
+
+
+def _joined(conditions: list[str], word: str) -> str:
+    """`conditions` joined by `word`, each in parentheses unless it needs none."""
+    return f" {word} ".join(t if _is_simple(t) else f"({t})" for t in conditions)
 
 
 def _split(tokens: list[Token], words: tuple[str, ...]) -> list[list[Token]]:

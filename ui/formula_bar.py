@@ -19,6 +19,7 @@ from fastsheet.framing import Framing
 from fastsheet.kinds import KINDS, kind_of
 from fastsheet.prompts import DEFAULT_FRAMING
 from fastsheet.rules import Rule
+from ui import theme
 
 DEBOUNCE_MS = 300
 WHERE_TIP = (
@@ -197,11 +198,10 @@ class FormulaBar(QWidget):
         only need some rows: the short-circuit), instead of "all rows"."""
         condition, readers = implied
         if condition:
-            named = ", ".join(readers)
             verb = "needs" if len(readers) == 1 else "need"
-            self.where.setPlaceholderText(f"{condition}   (what {named} {verb})")
+            self.where.setPlaceholderText(f"{condition}   (what {', '.join(readers)} {verb})")
             self.where.setToolTip(
-                f"{named} {verb} this rule only where {condition}, so only those rows are put "
+                f"{theme.needed_only_where(condition, readers)}, so only those rows are put "
                 "to the model; the others are skipped. A condition written here applies too."
             )
         else:

@@ -78,10 +78,14 @@ def skip_reason(rule: Rule, implied: tuple[str, list[str]]) -> str:
     condition, readers = implied
     parts = [f"the row is outside the condition (only where {rule.where})"] if rule.where else []
     if condition:
-        named = ", ".join(readers) or "the formulas reading it"
-        verb = "needs" if len(readers) == 1 else "need"
-        parts.append(f"{named} {verb} this rule only where {condition}")
+        parts.append(needed_only_where(condition, readers))
     return " and ".join(parts) or "the row is outside the condition"
+
+
+def needed_only_where(condition: str, readers: list[str]) -> str:
+    """ "shortlist needs this rule only where senior_python" (the short-circuit)."""
+    named = ", ".join(readers) or "the formulas reading it"
+    return f"{named} {'needs' if len(readers) == 1 else 'need'} this rule only where {condition}"
 
 
 def label_text(value: object, rule: Rule) -> str:
