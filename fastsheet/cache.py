@@ -54,13 +54,21 @@ def cache_key(prefix: bytes, record: str) -> bytes:
 
 
 class ResultCache:
-    """Answers by key. Safe to share between threads."""
+    """Answers by key. Each thread that uses it opens and owns its own connection to the
+    file (SQLite's same-thread check stays on); `close` closes the calling thread's."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.warning: str | None = None
-        self._lock = threading.Lock()
-        self._db = self._open()
+        self._local = threading.local()
+        self._local.db = self._open()  # here: a corrupt file is set aside before any use
+
+    @property
+    def _db(self) -> sqlite3.Connection:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = self._local.db = self._connect()
+        return db
 
     def _open(self) -> sqlite3.Connection:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,7 +87,7 @@ class ResultCache:
             return self._connect()
 
     def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
         try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
@@ -98,24 +106,23 @@ class ResultCache:
 
     def get_many(self, keys: Sequence[bytes]) -> dict[bytes, Answer]:
         found: dict[bytes, Answer] = {}
-        with self._lock:
-            for start in range(0, len(keys), _LOOKUP_CHUNK):
-                chunk = keys[start : start + _LOOKUP_CHUNK]
-                marks = ",".join("?" * len(chunk))
-                rows = self._db.execute(
-                    f"SELECT key, value, value_kind, p, probs FROM answer WHERE key IN ({marks})",
-                    chunk,
-                ).fetchall()
-                for key, value, value_kind, p, probs in rows:
-                    found[key] = Answer(_decode(value, value_kind), p, tuple(json.loads(probs)))
+        db = self._db
+        for start in range(0, len(keys), _LOOKUP_CHUNK):
+            chunk = keys[start : start + _LOOKUP_CHUNK]
+            marks = ",".join("?" * len(chunk))
+            rows = db.execute(
+                f"SELECT key, value, value_kind, p, probs FROM answer WHERE key IN ({marks})",
+                chunk,
+            ).fetchall()
+            for key, value, value_kind, p, probs in rows:
+                found[key] = Answer(_decode(value, value_kind), p, tuple(json.loads(probs)))
         return found
 
     def has_rule(self, prefix: bytes) -> bool:
         """Whether rows were ever answered under this rule prefix (see put_many)."""
-        with self._lock:
-            found = self._db.execute(
-                "SELECT 1 FROM rule_seen WHERE prefix = ?", (_prefix_id(prefix),)
-            ).fetchone()
+        found = self._db.execute(
+            "SELECT 1 FROM rule_seen WHERE prefix = ?", (_prefix_id(prefix),)
+        ).fetchone()
         return found is not None
 
     def put_many(self, items: Iterable[tuple[bytes, Answer]], rule: bytes | None = None) -> None:
@@ -134,20 +141,26 @@ class ResultCache:
         ]
         if not rows:
             return
-        with self._lock:
-            self._db.execute("BEGIN")
-            self._db.executemany("INSERT OR REPLACE INTO answer VALUES (?, ?, ?, ?, ?, ?)", rows)
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")  # another thread's connection may be writing: wait
+        try:
+            db.executemany("INSERT OR REPLACE INTO answer VALUES (?, ?, ?, ?, ?, ?)", rows)
             if rule is not None:
-                self._db.execute("INSERT OR IGNORE INTO rule_seen VALUES (?)", (_prefix_id(rule),))
-            self._db.execute("COMMIT")
+                db.execute("INSERT OR IGNORE INTO rule_seen VALUES (?)", (_prefix_id(rule),))
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
 
     def __len__(self) -> int:
-        with self._lock:
-            return self._db.execute("SELECT count(*) FROM answer").fetchone()[0]
+        return self._db.execute("SELECT count(*) FROM answer").fetchone()[0]
 
     def close(self) -> None:
-        with self._lock:
-            self._db.close()
+        """Close the calling thread's connection (a later use opens a new one)."""
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is not None:
+            self._local.db = None
+            db.close()
 
 
 class NoCache(ResultCache):

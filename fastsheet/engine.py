@@ -651,7 +651,15 @@ class Evaluator:
     # ----- the worker thread ------------------------------------------------------------
 
     def _work(self) -> None:
-        """Take tasks until closed; each carries its runner, results go back as values."""
+        """Take tasks until closed; each carries its runner, results go back as values.
+
+        The thread owns its own connection to the cache file, and closes it on the way out."""
+        try:
+            self._take_tasks()
+        finally:
+            self.cache.close()
+
+    def _take_tasks(self) -> None:
         while True:
             task = self.schedule.wait_task(lambda epoch: self._post(self._worker_idle, epoch))
             if task is None:

@@ -165,3 +165,87 @@ def test_a_version_1_cache_is_migrated_and_keeps_its_answers(tmp_path: Path):
     assert old.get_many([key])[key].p == 0.9
     assert not old.has_rule(prefix)  # answers from before the index: found when judged
     old.close()
+
+
+def _open_handles(path: Path) -> int:
+    """How many of this process's file descriptors point at `path`."""
+    fds = Path("/proc/self/fd")
+    target = str(path.resolve())
+    count = 0
+    for fd in fds.iterdir():
+        try:
+            count += str(fd.resolve()) == target
+        except OSError:
+            continue
+    return count
+
+
+def test_each_thread_owns_its_connection_and_sees_the_others_writes(tmp_path: Path):
+    import sqlite3
+    import threading
+
+    cache = ResultCache(tmp_path / "c.sqlite")
+    prefix = rule_key_prefix("m", Rule("r"))
+    keys = [cache_key(prefix, f"row {i}") for i in range(400)]
+    errors: list[BaseException] = []
+
+    def write(part: int) -> None:
+        try:
+            for i in range(part, 400, 4):  # four writers at once, one row per commit
+                cache.put_many([(keys[i], Answer("yes", 0.5 + i / 1000, (0.5,)))])
+            assert len(cache.get_many(keys[part::4])) == 100
+            cache.close()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    found = cache.get_many(keys)  # the main thread's own connection sees every write
+    assert len(found) == 400 and found[keys[7]].p == pytest.approx(0.507)
+    # no connection is shared: SQLite's same-thread check is on
+    other: list[BaseException] = []
+    db = cache._db
+    t = threading.Thread(target=lambda: other.append(_fails(lambda: db.execute("SELECT 1"))))
+    t.start()
+    t.join()
+    assert isinstance(other[0], sqlite3.ProgrammingError)
+    cache.close()
+    assert _open_handles(tmp_path / "c.sqlite") == 0
+
+
+def _fails(fn) -> BaseException | None:
+    try:
+        fn()
+    except BaseException as exc:
+        return exc
+    return None
+
+
+def test_the_model_thread_closes_its_connection_when_the_sheet_closes(tmp_path: Path):
+    import asyncio
+
+    from fastsheet.engine import Evaluator
+
+    path = tmp_path / "c.sqlite"
+    cache = ResultCache(path)
+    cache.close()  # the constructing thread's connection: only the worker's is left
+    assert _open_handles(path) == 0
+
+    async def main() -> None:
+        ev = Evaluator(FRAME, FakeBackend(), cache=cache)
+        ev.set_rule(Rule("is it odd?"))
+        await ev.wait_idle()
+        assert ev.summary("rule").done == len(FRAME)
+        assert _open_handles(path) == 1  # the worker's own
+        ev.close()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
+    assert _open_handles(path) == 0
+    # written by the worker, read here on a new connection
+    rows, _ = RuleRunner(FRAME, Rule("is it odd?"), FakeBackend(), cache).cached(range(len(FRAME)))
+    assert sorted(rows) == list(range(len(FRAME)))
+    cache.close()
