@@ -38,6 +38,9 @@ FILTERS = ("All rows", "Flagged", "Not flagged", "Disagrees with gold", "Errors"
 _Index = QModelIndex | QPersistentModelIndex
 
 
+_MEMO_LIMIT = 20_000  # rule cells remembered for repaints
+
+
 class SheetModel(QAbstractTableModel):
     """Rows of the session's frame (in sort/filter order) × data columns + rule columns."""
 
@@ -60,7 +63,8 @@ class SheetModel(QAbstractTableModel):
         self._flash: dict[tuple[str, int], float] = {}
         self._found: dict[str, np.ndarray] = {}  # search matches: column -> mask over row ids
         self._blocks: dict[int, dict[str, list[str]]] = {}  # view block -> column -> text
-        self._cells: dict[tuple[str, int], Cell] = {}  # memo until the next update
+        # the rule cells on screen; pushed updates replace them (see on_event)
+        self._cells: dict[tuple[str, int], Cell] = {}
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(50)
@@ -254,6 +258,8 @@ class SheetModel(QAbstractTableModel):
             return None
         cell = self._cells.get((name, row))
         if cell is None:
+            if len(self._cells) >= _MEMO_LIMIT:  # scrolled far: forget what left the screen
+                self._cells.clear()
             cell = self._cells[(name, row)] = self.session.evaluator.cell(name, row)
         if role == CELL_ROLE:
             return cell
@@ -413,8 +419,18 @@ class SheetModel(QAbstractTableModel):
             self._whole.add(event.column)
         else:
             self._dirty.setdefault(event.column, set()).update(event.rows)
+            self._take_cells(event)
         if not self._flush_timer.isActive():
             self._flush_timer.start()
+
+    def _take_cells(self, update: Update) -> None:
+        """The pushed values of cells already shown replace them: a repaint reads them
+        here instead of asking the engine (cells never shown are read when shown)."""
+        cells = self._cells
+        name = update.column
+        for row, cell in zip(update.rows, update.cells, strict=True):
+            if (name, row) in cells:
+                cells[(name, row)] = cell
 
     def flash(self, name: str, rows: np.ndarray, until: float) -> None:
         """Highlight rows whose decision flipped since the previous rule version."""
@@ -445,7 +461,8 @@ class SheetModel(QAbstractTableModel):
         return True
 
     def _flush(self) -> None:
-        self._cells.clear()
+        if self._whole:  # a whole column changed (calibration, a new generation): re-read it
+            self._cells = {k: c for k, c in self._cells.items() if k[0] not in self._whole}
         if not len(self._rows):
             self._dirty.clear()
             self._whole.clear()

@@ -310,3 +310,42 @@ def test_the_app_never_opens_a_network_connection(app, qtbot, monkeypatch):
     dialog.tabs.setCurrentIndex(1)  # but not tested or chosen: still nothing sent
     dialog.reject()
     assert attempts == []
+
+
+def test_the_grid_shows_pushed_cells_without_asking_the_engine_again(app, reviews_csv, qtbot):
+    from dataclasses import replace
+
+    from fastsheet.cells import Cell, CellState
+    from fastsheet.engine import ColumnEvent, Update
+    from ui.sheet_model import CELL_ROLE
+
+    window, _, loop = app
+    sheet_with_rule(window, loop, qtbot, reviews_csv, "The review is positive.")
+    model, evaluator = window.model, window.session.evaluator
+    col = model.rule_column_index("flag")
+    index = model.index(0, col)
+    row = model.row_id(0)
+    shown = index.data(CELL_ROLE)
+    assert shown.state is CellState.DONE
+    generation = evaluator.columns["flag"].generation
+    pushed = replace(shown, state=CellState.ERROR, error="pushed", value=None, p=None)
+    pulls: list[int] = []
+    real_cell = evaluator.cell
+
+    def counted(name: str, r: int) -> Cell:
+        pulls.append(r)
+        return real_cell(name, r)
+
+    evaluator.cell = counted
+    try:
+        model.on_event(Update("flag", generation, (row,), (pushed,), "error"))
+        qtbot.wait(120)  # the coalesced repaint
+        assert index.data(CELL_ROLE) == pushed  # the pushed value, as it came
+        assert "pushed" in index.data(Qt.ItemDataRole.ToolTipRole)
+        assert row not in pulls
+        model.on_event(ColumnEvent("flag", generation, "started"))  # a whole column: re-read
+        qtbot.wait(120)
+        assert index.data(CELL_ROLE) == shown
+        assert row in pulls
+    finally:
+        del evaluator.cell
