@@ -35,6 +35,7 @@ from fastsheet.history import Diff, Generation, History, decision_codes
 from fastsheet.kinds import kind_of
 from fastsheet.kinds.formula import FORMULA
 from fastsheet.labels import label_array
+from fastsheet.priority import lower_this_thread
 from fastsheet.results import (
     CACHE,
     DONE,
@@ -574,6 +575,11 @@ class Evaluator:
         column = self.columns[name]
         return column.result.cell(row, column.calibration)
 
+    def cells(self, name: str, rows: Sequence[int]) -> tuple[Cell, ...]:
+        """The cells of many rows in one vectorised read (what a screen of the grid shows)."""
+        column = self.columns[name]
+        return column.result.cells(rows, column.calibration)
+
     def summary(self, name: str) -> Summary:
         column = self.columns[name]
         prioritised = self.schedule.prioritised(name, column.generation)
@@ -653,7 +659,9 @@ class Evaluator:
     def _work(self) -> None:
         """Take tasks until closed; each carries its runner, results go back as values.
 
-        The thread owns its own connection to the cache file, and closes it on the way out."""
+        The thread owns its own connection to the cache file, and closes it on the way out.
+        It runs below the window's priority, so the grid stays responsive (priority.py)."""
+        lower_this_thread()
         try:
             self._take_tasks()
         finally:

@@ -107,10 +107,9 @@ def breakdown(
     """Per group of `by`: rows done, and flagged count and share (flag) or mean value."""
     if by not in frame.columns:
         raise DataError(f"Unknown column {by!r} for the breakdown.")
-    values, _ = result.decide(calibration)
-    data = pl.DataFrame({by: frame[by], "_v": values, "_done": result.done_mask()}).filter(
-        pl.col("_done")
-    )
+    done = np.flatnonzero(result.done_mask())  # while evaluating, a few of many rows
+    values, _ = result.decide(calibration, done)
+    data = pl.DataFrame({by: frame[by].gather(done), "_v": values})
     return result.breakdown(data, by)
 
 

@@ -10,6 +10,7 @@ from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
 from fastsheet.paths import PROJECT_ROOT
+from ui import theme
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +82,7 @@ def apply(app: QApplication, dark: bool | None = None) -> bool:
     dark = wants_dark() if dark is None else dark
     app.setStyle("Fusion")
     app.setPalette(palette(dark))
+    theme.palette_changed()
     if STYLE.exists():
         app.setStyleSheet(STYLE.read_text(encoding="utf-8").replace("$error", ERROR_TEXT[dark]))
     log.debug("palette: %s", "dark" if dark else "light")

@@ -29,7 +29,7 @@ from fastsheet.table import column_types
 from fastsheet.teach import MIN_LABELS
 from ui import theme
 
-_BLOCK = 256  # view rows materialised at a time
+_BLOCK = 64  # view rows materialised at a time
 CELL_ROLE = Qt.ItemDataRole.UserRole + 1  # the Cell value of a rule column
 RULE_ROLE = Qt.ItemDataRole.UserRole + 2  # the Rule of a rule column (header)
 LABELS_SUFFIX = "_gold"  # a rule's own labels column: NAME_gold
@@ -39,6 +39,26 @@ _Index = QModelIndex | QPersistentModelIndex
 
 
 _MEMO_LIMIT = 20_000  # rule cells remembered for repaints
+_CELL_BLOCK = 64  # view rows whose rule cells are read at once
+_CELL_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_ALIGN = Qt.ItemDataRole.TextAlignmentRole
+_BACKGROUND = Qt.ItemDataRole.BackgroundRole
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+#: the roles the grid answers; a view asks others (decoration, check state) per cell too
+_SERVED = frozenset(
+    int(r)
+    for r in (
+        _DISPLAY,
+        _ALIGN,
+        _BACKGROUND,
+        _TOOLTIP,
+        Qt.ItemDataRole.ForegroundRole,
+        Qt.ItemDataRole.FontRole,
+        CELL_ROLE,
+    )
+)
 
 
 class SheetModel(QAbstractTableModel):
@@ -230,37 +250,23 @@ class SheetModel(QAbstractTableModel):
         return None
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
-        if not index.isValid() or index.row() >= len(self._rows):
+        # called for every role of every painted cell: the cheapest tests come first
+        if role not in _SERVED or not index.isValid():
             return None
-        row = int(self._rows[index.row()])
-        col = index.column()
-        owner = self.labels_of(col)
-        if owner is not None:
-            return self._label_data(owner, row, role)
-        if not self.is_rule_column(col):
-            name = self.data_column(col)
-            if role == Qt.ItemDataRole.DisplayRole:
-                return self._text(index.row(), name)
-            if role == Qt.ItemDataRole.TextAlignmentRole and self._types.get(name) in (
-                "int",
-                "float",
-            ):
-                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            if role == Qt.ItemDataRole.BackgroundRole and self._is_found(name, row):
-                return theme.found_brush()
-            if role == Qt.ItemDataRole.ToolTipRole:
-                value = self._series[name][row]
-                text = _display(value)
-                return text if len(text) > 40 else None
+        view_row, col = index.row(), index.column()
+        if view_row >= len(self._rows) or col >= len(self._layout):
             return None
-        name = self.column_name(col)
+        kind, name = self._layout[col]
+        if kind == "data":
+            return self._data_cell(view_row, name, role)
+        row = int(self._rows[view_row])
+        if kind == "labels":
+            return self._label_data(name, row, role)
         if name not in self._ev_columns():
             return None
         cell = self._cells.get((name, row))
         if cell is None:
-            if len(self._cells) >= _MEMO_LIMIT:  # scrolled far: forget what left the screen
-                self._cells.clear()
-            cell = self._cells[(name, row)] = self.session.evaluator.cell(name, row)
+            cell = self._read_cells(name, view_row, row)
         if role == CELL_ROLE:
             return cell
         rule = self.session.rule(name)
@@ -276,6 +282,30 @@ class SheetModel(QAbstractTableModel):
             return theme.cell_foreground(cell)
         if role == Qt.ItemDataRole.FontRole:
             return theme.cell_font(cell)
+        return None
+
+    def _read_cells(self, name: str, view_row: int, row: int) -> Cell:
+        """Read the rule cells of a block of view rows around `view_row` in one engine call
+        (a scroll shows a screenful of rows never shown before)."""
+        if len(self._cells) >= _MEMO_LIMIT:  # scrolled far: forget what left the screen
+            self._cells.clear()
+        start = view_row - view_row % _CELL_BLOCK
+        ids = self._rows[start : start + _CELL_BLOCK].tolist()
+        for r, cell in zip(ids, self.session.evaluator.cells(name, ids), strict=True):
+            self._cells[(name, r)] = cell
+        return self._cells[(name, row)]
+
+    def _data_cell(self, view_row: int, name: str, role: int):
+        if role == _DISPLAY:
+            return self._text(view_row, name)
+        if role == _ALIGN:
+            return _RIGHT if self._types.get(name) in ("int", "float") else None
+        if role == _BACKGROUND:
+            found = self._is_found(name, int(self._rows[view_row]))
+            return theme.found_brush() if found else None
+        if role == _TOOLTIP:
+            text = _display(self._series[name][int(self._rows[view_row])])
+            return text if len(text) > 40 else None
         return None
 
     def _label_data(self, name: str, row: int, role: int):
@@ -306,9 +336,7 @@ class SheetModel(QAbstractTableModel):
         return columns[name][view_row - block * _BLOCK]
 
     def flags(self, index: _Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _CELL_FLAGS if index.isValid() else Qt.ItemFlag.NoItemFlags
 
     # ----- sort and filter -----------------------------------------------------------------
 

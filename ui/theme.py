@@ -19,11 +19,23 @@ def now() -> float:
     return time.monotonic()
 
 
+_dark: bool | None = None  # asked for every painted cell: kept until the palette changes
+
+
 def dark() -> bool:
-    app = QGuiApplication.instance()
-    if app is None:
-        return False
-    return app.palette().color(QPalette.ColorRole.Base).lightness() < 128
+    global _dark
+    if _dark is None:
+        app = QGuiApplication.instance()
+        if app is None:
+            return False
+        _dark = app.palette().color(QPalette.ColorRole.Base).lightness() < 128
+    return _dark
+
+
+def palette_changed() -> None:
+    """Forget the light/dark reading (ui/palette.py calls it when it sets a palette)."""
+    global _dark
+    _dark = None
 
 
 def accent() -> QBrush:

@@ -330,13 +330,13 @@ def test_the_grid_shows_pushed_cells_without_asking_the_engine_again(app, review
     generation = evaluator.columns["flag"].generation
     pushed = replace(shown, state=CellState.ERROR, error="pushed", value=None, p=None)
     pulls: list[int] = []
-    real_cell = evaluator.cell
+    real_cells = evaluator.cells
 
-    def counted(name: str, r: int) -> Cell:
-        pulls.append(r)
-        return real_cell(name, r)
+    def counted(name: str, rows) -> tuple[Cell, ...]:
+        pulls.extend(rows)
+        return real_cells(name, rows)
 
-    evaluator.cell = counted
+    evaluator.cells = counted
     try:
         model.on_event(Update("flag", generation, (row,), (pushed,), "error"))
         qtbot.wait(120)  # the coalesced repaint
@@ -348,4 +348,4 @@ def test_the_grid_shows_pushed_cells_without_asking_the_engine_again(app, review
         assert index.data(CELL_ROLE) == shown
         assert row in pulls
     finally:
-        del evaluator.cell
+        del evaluator.cells
