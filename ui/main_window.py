@@ -1,7 +1,8 @@
 """The main window: welcome view, grid, formula bar, summary and history, status bar.
 
-File, model, marking and layout-memory actions live in their own mixins (ui/file_actions.py,
-ui/model_actions.py, ui/marking.py, ui/layout_memory.py)."""
+Rule columns, the toolbar's actions, file, model, split, marking and layout memory live in
+their own mixins (ui/rule_columns.py, ui/window_actions.py, ui/file_actions.py,
+ui/model_actions.py, ui/split_actions.py, ui/marking.py, ui/layout_memory.py)."""
 
 from __future__ import annotations
 
@@ -11,41 +12,35 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
-    QActionGroup,
     QFontMetrics,
     QGuiApplication,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
     QLabel,
     QMainWindow,
-    QMenu,
     QPushButton,
     QSplitter,
     QStackedWidget,
     QTableView,
     QTabWidget,
-    QToolBar,
-    QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
 from fastsheet.encoding import file_note
 from fastsheet.engine import ColumnEvent, Event
-from fastsheet.errors import FastsheetError, RuleError
-from fastsheet.kinds import KINDS, kind_of
+from fastsheet.errors import FastsheetError
+from fastsheet.kinds import kind_of
 from fastsheet.kinds.base import TEXT_STYLE
 from fastsheet.project import AppState
-from fastsheet.rules import Kind, Rule
 from fastsheet.session import Session
 from fastsheet.summary import default_breakdown
 from ui import theme
@@ -58,20 +53,30 @@ from ui.layout_memory import LayoutMemory
 from ui.marking import Marking
 from ui.model_actions import ModelActions
 from ui.navigator import Navigator
-from ui.sheet_model import FILTERS, SheetModel
+from ui.rule_columns import RuleColumns
+from ui.sheet_model import SheetModel
 from ui.split_actions import SplitActions
 from ui.summary_panel import SummaryPanel
 from ui.welcome import WelcomeView
+from ui.window_actions import WindowActions
 
 log = logging.getLogger(__name__)
 
-MARKS_ONLY = "(only rows I mark)"
 HISTOGRAM_ROWS = 200_000
 REFRESH_MS = 120  # the panels follow the engine at most this often (longer on big sheets)
 TEACH_DELAY_MS = 800  # marking pauses this long before the rule is taught again
 
 
-class MainWindow(FileActions, ModelActions, SplitActions, Marking, LayoutMemory, QMainWindow):
+class MainWindow(
+    RuleColumns,
+    WindowActions,
+    FileActions,
+    ModelActions,
+    SplitActions,
+    Marking,
+    LayoutMemory,
+    QMainWindow,
+):
     """Thin: every decision is the Session's; this maps it to widgets."""
 
     opened = Signal()
@@ -214,158 +219,6 @@ class MainWindow(FileActions, ModelActions, SplitActions, Marking, LayoutMemory,
         self.statusBar().addPermanentWidget(self.rate_label)
         self.statusBar().addPermanentWidget(self.model_label)
         self.statusBar().addPermanentWidget(self.local_button)
-
-    def _build_actions(self) -> None:
-        bar = QToolBar("Main")
-        bar.setMovable(False)
-        bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        self.addToolBar(bar)
-
-        def action(text: str, shortcut: QKeySequence | str | None, slot, tip: str = "") -> QAction:
-            a = QAction(text, self)
-            if shortcut:
-                a.setShortcut(QKeySequence(shortcut))
-            a.setToolTip(
-                f"{tip or text} ({QKeySequence(shortcut).toString()})" if shortcut else tip or text
-            )
-            a.triggered.connect(slot)
-            self.addAction(a)
-            return a
-
-        self.act_open = action("Open…", QKeySequence.StandardKey.Open, self.open_dialog)
-        self.act_save = action("Save project", QKeySequence.StandardKey.Save, self.save_dialog)
-        self.act_export = action(
-            "Export…",
-            "Ctrl+E",
-            self.export_dialog,
-            "Export the data with results to CSV, Excel or Parquet",
-        )
-        self.act_add = action(
-            "+ Rule column",
-            "Ctrl+Shift+N",
-            lambda: self.add_rule(Kind.FLAG),
-            "Add a flag rule column",
-        )
-        add_menu = QMenu(self)
-        for kind in KINDS.values():
-            add_menu.addAction(f"{kind.name} column", lambda k=kind.kind: self.add_rule(k))
-        self.act_rename = action(
-            "Rename", "F2", self.rename_dialog, "Rename the selected rule column"
-        )
-        self.act_delete = action(
-            "Delete", "Ctrl+Shift+Backspace", self.delete_rule, "Delete the selected rule column"
-        )
-        self.act_left = action(
-            "◀", "Ctrl+Shift+Left", lambda: self.move_rule(-1), "Move the rule column left"
-        )
-        self.act_right = action(
-            "▶", "Ctrl+Shift+Right", lambda: self.move_rule(1), "Move the rule column right"
-        )
-        self.act_settings = action(
-            "Model…", "Ctrl+,", self.settings_dialog, "Choose the model and thread count"
-        )
-        self.act_focus = action(
-            "Edit rule", "Ctrl+L", lambda: self.formula.editor.setFocus(), "Focus the formula bar"
-        )
-        self.act_paste_sheet = action(
-            "New sheet from clipboard",
-            "Ctrl+Shift+V",
-            self.paste_as_sheet,
-            "Make a sheet from cells copied in Excel or Sheets",
-        )
-        self.act_find = action(
-            "Find…", QKeySequence.StandardKey.Find, self.find_bar.open_bar, "Find in any column"
-        )
-        self.act_goto = action("Go to row…", "Ctrl+G", self.go_to_dialog, "Go to a row number")
-
-        bar.addAction(self.act_open)
-        bar.addAction(self.act_save)
-        bar.addAction(self.act_export)
-        bar.addSeparator()
-        add_button = QToolButton()
-        add_button.setDefaultAction(self.act_add)
-        add_button.setMenu(add_menu)
-        add_button.setPopupMode(QToolButton.ToolButtonPopupMode.MenuButtonPopup)
-        bar.addWidget(add_button)
-        for a in (self.act_rename, self.act_delete, self.act_left, self.act_right):
-            bar.addAction(a)
-        bar.addSeparator()
-        bar.addWidget(QLabel(" Show "))
-        self.filter = QComboBox()
-        self.filter.addItems(FILTERS)
-        self.filter.currentTextChanged.connect(self._filter_changed)
-        bar.addWidget(self.filter)
-        bar.addWidget(QLabel("  Labels "))
-        self.gold = QComboBox()
-        self.gold.setToolTip(
-            "Known answers for the selected rule column: a data column, or only the rows you "
-            "mark with Y (right) and N (wrong). They teach the rule and show agreement; "
-            "the model never reads them."
-        )
-        self.gold.currentTextChanged.connect(self._gold_changed)
-        self.gold.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
-        bar.addWidget(self.gold)
-        bar.addSeparator()
-        self.tiers = QActionGroup(self)
-        self.tiers.setExclusive(True)
-        self.tier_actions: dict[str, QAction] = {}
-        for tier, tip in (
-            ("fast", "Fast: the 0.5B model, about 3x quicker, weaker answers"),
-            ("accurate", "Accurate: the 1.5B model, better answers, about 3x slower"),
-        ):
-            a = QAction(tier.capitalize(), self)
-            a.setCheckable(True)
-            a.setToolTip(tip)
-            a.triggered.connect(lambda _=False, t=tier: self.switch_tier(t))
-            self.tiers.addAction(a)
-            bar.addAction(a)
-            self.tier_actions[tier] = a
-        spacer = QWidget()
-        spacer.setSizePolicy(
-            spacer.sizePolicy().horizontalPolicy().Expanding, spacer.sizePolicy().verticalPolicy()
-        )
-        bar.addWidget(spacer)
-        bar.addAction(self.act_settings)
-
-        file_menu = self.menuBar().addMenu("&File")
-        for a in (self.act_open, self.act_save, self.act_export):
-            file_menu.addAction(a)
-        self.recent_menu = file_menu.addMenu("Open recent")
-        self.recent_menu.aboutToShow.connect(self._fill_recent)
-        file_menu.addSeparator()
-        file_menu.addAction("Quit", QKeySequence.StandardKey.Quit, self.close)
-        edit_menu = self.menuBar().addMenu("&Edit")
-        for a in (self.act_copy, self.act_select_all, self.act_paste_sheet):
-            edit_menu.addAction(a)
-        edit_menu.addSeparator()
-        edit_menu.addAction(self.act_find)
-        edit_menu.addAction(self.act_goto)
-        file_menu.insertAction(self.act_export, self.act_paste_sheet)
-        rule_menu = self.menuBar().addMenu("&Rule")
-        rule_menu.addAction(self.act_add)
-        rule_menu.addMenu(add_menu).setText("Add column of kind")
-        for a in (self.act_focus, self.act_rename, self.act_delete, self.act_left, self.act_right):
-            rule_menu.addAction(a)
-        self.menuBar().addMenu("&Model").addAction(self.act_settings)
-        self._set_sheet_actions(False)
-
-    def _set_sheet_actions(self, enabled: bool) -> None:
-        for a in (
-            self.act_save,
-            self.act_export,
-            self.act_add,
-            self.act_rename,
-            self.act_delete,
-            self.act_left,
-            self.act_right,
-            self.act_copy,
-            self.act_select_all,
-            self.act_find,
-            self.act_goto,
-        ):
-            a.setEnabled(enabled)
-        self.filter.setEnabled(enabled)
-        self.gold.setEnabled(enabled)
 
     # ----- messages ------------------------------------------------------------------------------
 
@@ -520,163 +373,6 @@ class MainWindow(FileActions, ModelActions, SplitActions, Marking, LayoutMemory,
         self._size_columns()
         self._apply_widths(widths)
         self._refresh_panels()
-
-    # ----- rule columns -----------------------------------------------------------------------------
-
-    def selected_rule(self) -> str | None:
-        return self._selected if self.session and self._selected in self.session.order else None
-
-    def _select(self, name: str | None) -> None:
-        self._selected = name
-        if name is None or self.session is None or name not in self.session.order:
-            self.formula.set_rule(None)
-        else:
-            column = self.session.evaluator.columns.get(name)
-            self.formula.set_rule(self.session.rule(name), column.error if column else None)
-            self.formula.show_asked(self.session.rule(name), self.session.backend.framing)
-            self.formula.show_implied(self.session.implied(name))
-        self._fill_labels_choice()
-        self._refresh_panels()
-
-    def _fill_labels_choice(self) -> None:
-        """The Labels picker shows the selected rule's source of known answers."""
-        name = self.selected_rule()
-        self.gold.blockSignals(True)
-        self.gold.clear()
-        if name is not None and self.session.frame is not None:
-            self.gold.addItem(MARKS_ONLY)
-            self.gold.addItems(self.session.frame.columns)
-            self.gold.setCurrentText(self.session.rule(name).gold or MARKS_ONLY)
-        self.gold.setEnabled(name is not None)
-        self.gold.blockSignals(False)
-
-    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        if current.isValid() and self.model.is_rule_column(current.column()):
-            name = self.model.column_name(current.column())
-            if name != self._selected:
-                self._select(name)
-
-    def add_rule(self, kind: Kind = Kind.FLAG) -> None:
-        if self.session is None or self.session.frame is None:
-            return
-        try:
-            rule = self.session.add_rule(kind)
-        except RuleError as exc:
-            self.show_error(str(exc))
-            return
-        self._columns_changed()
-        self._select(rule.name)
-        col = self.model.rule_column_index(rule.name)
-        self.table.scrollTo(
-            self.model.index(self.table.rowAt(0) if self.table.rowAt(0) >= 0 else 0, col)
-        )
-        self.formula.editor.setFocus()
-        self.formula.editor.selectAll()
-
-    def _formula_changed(self, values: dict) -> None:
-        name = values["name"]
-        if self.session is None or name not in self.session.order:
-            return
-        try:
-            options = {
-                "labels": values["labels"],
-                "scale": values["scale"],
-                "where": values.get("where", ""),
-            }
-            old = self.session.rule(name)
-            rule = kind_of(values["kind"]).make(values["text"], name, options, old)
-        except RuleError as exc:
-            self.formula.show_error(str(exc))
-            return
-        if rule == self.session.rule(name) and not self.session.evaluator.columns[name].error:
-            return
-        self.set_rule(rule)
-
-    def set_rule(self, rule: Rule) -> None:
-        kind_changed = rule.kind is not self.session.rule(rule.name).kind
-        try:
-            self.session.set_rule(rule)
-            self.formula.show_error(None)
-        except RuleError as exc:
-            self.formula.show_error(str(exc))
-        if kind_changed:
-            self._columns_changed()
-        self._refresh_panels()
-
-    def _revert(self, rule: Rule) -> None:
-        self.set_rule(
-            Rule(
-                rule.text,
-                name=self._selected or rule.name,
-                kind=rule.kind,
-                labels=rule.labels,
-                scale=rule.scale,
-                max_tokens=rule.max_tokens,
-                where=rule.where,
-                gold=self.session.rule(self._selected).gold if self._selected else rule.gold,
-            )
-        )
-        self._select(self._selected)
-
-    def rename_dialog(self) -> None:
-        name = self.selected_rule()
-        if name is None:
-            return
-        new, ok = QInputDialog.getText(self, "Rename rule column", "New name:", text=name)
-        if ok:
-            self.rename_rule(name, new)
-
-    def rename_rule(self, old: str, new: str) -> None:
-        try:
-            self.session.rename(old, new)
-        except FastsheetError as exc:
-            self.show_error(str(exc))
-            return
-        self._columns_changed()
-        self._select(new.strip() or old)
-
-    def delete_rule(self) -> None:
-        name = self.selected_rule()
-        if name is None:
-            return
-        self.session.remove(name)
-        self._columns_changed()
-        self._select(self.session.order[-1] if self.session.order else None)
-
-    def move_rule(self, delta: int) -> None:
-        name = self.selected_rule()
-        if name is None:
-            return
-        self.session.move(name, delta)
-        self._columns_changed()
-
-    def _header_menu(self, pos) -> None:
-        col = self.table.horizontalHeader().logicalIndexAt(pos)
-        if self.model is None or col < 0 or not self.model.is_rule_column(col):
-            return
-        self._select(self.model.column_name(col))
-        menu = QMenu(self)
-        for a in (self.act_rename, self.act_delete, self.act_left, self.act_right):
-            menu.addAction(a)
-        menu.exec(self.table.horizontalHeader().mapToGlobal(pos))
-
-    def _header_double_clicked(self, col: int) -> None:
-        if self.model is not None and self.model.is_rule_column(col):
-            self._select(self.model.column_name(col))
-            self.rename_dialog()
-
-    # ----- gold, filter, visibility --------------------------------------------------------------
-
-    def _gold_changed(self, text: str) -> None:
-        name = self.selected_rule()
-        if self.session is None or self.session.frame is None or name is None or not text:
-            return
-        try:
-            self.session.set_gold(name, None if text == MARKS_ONLY else text)
-            self.formula.show_error(None)
-        except FastsheetError as exc:
-            self.formula.show_error(str(exc))
-        self._columns_changed()
 
     # ----- grid actions, threshold, filter, visibility ----------------------------------------
 

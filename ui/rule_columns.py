@@ -1,0 +1,172 @@
+"""Rule columns in the window: select, add, edit, rename, delete, move, and where each
+rule's known answers come from."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex
+from PySide6.QtWidgets import QInputDialog, QMenu
+
+from fastsheet.errors import FastsheetError, RuleError
+from fastsheet.kinds import kind_of
+from fastsheet.rules import Kind, Rule
+
+MARKS_ONLY = "(only rows I mark)"
+
+
+class RuleColumns:
+    """A part of MainWindow (mixed in; uses its session, grid, formula bar and panels)."""
+
+    def selected_rule(self) -> str | None:
+        return self._selected if self.session and self._selected in self.session.order else None
+
+    def _select(self, name: str | None) -> None:
+        self._selected = name
+        if name is None or self.session is None or name not in self.session.order:
+            self.formula.set_rule(None)
+        else:
+            column = self.session.evaluator.columns.get(name)
+            self.formula.set_rule(self.session.rule(name), column.error if column else None)
+            self.formula.show_asked(self.session.rule(name), self.session.backend.framing)
+            self.formula.show_implied(self.session.implied(name))
+        self._fill_labels_choice()
+        self._refresh_panels()
+
+    def _fill_labels_choice(self) -> None:
+        """The Labels picker shows the selected rule's source of known answers."""
+        name = self.selected_rule()
+        self.gold.blockSignals(True)
+        self.gold.clear()
+        if name is not None and self.session.frame is not None:
+            self.gold.addItem(MARKS_ONLY)
+            self.gold.addItems(self.session.frame.columns)
+            self.gold.setCurrentText(self.session.rule(name).gold or MARKS_ONLY)
+        self.gold.setEnabled(name is not None)
+        self.gold.blockSignals(False)
+
+    def _current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid() and self.model.is_rule_column(current.column()):
+            name = self.model.column_name(current.column())
+            if name != self._selected:
+                self._select(name)
+
+    def add_rule(self, kind: Kind = Kind.FLAG) -> None:
+        if self.session is None or self.session.frame is None:
+            return
+        try:
+            rule = self.session.add_rule(kind)
+        except RuleError as exc:
+            self.show_error(str(exc))
+            return
+        self._columns_changed()
+        self._select(rule.name)
+        col = self.model.rule_column_index(rule.name)
+        self.table.scrollTo(
+            self.model.index(self.table.rowAt(0) if self.table.rowAt(0) >= 0 else 0, col)
+        )
+        self.formula.editor.setFocus()
+        self.formula.editor.selectAll()
+
+    def _formula_changed(self, values: dict) -> None:
+        name = values["name"]
+        if self.session is None or name not in self.session.order:
+            return
+        try:
+            options = {
+                "labels": values["labels"],
+                "scale": values["scale"],
+                "where": values.get("where", ""),
+            }
+            old = self.session.rule(name)
+            rule = kind_of(values["kind"]).make(values["text"], name, options, old)
+        except RuleError as exc:
+            self.formula.show_error(str(exc))
+            return
+        if rule == self.session.rule(name) and not self.session.evaluator.columns[name].error:
+            return
+        self.set_rule(rule)
+
+    def set_rule(self, rule: Rule) -> None:
+        kind_changed = rule.kind is not self.session.rule(rule.name).kind
+        try:
+            self.session.set_rule(rule)
+            self.formula.show_error(None)
+        except RuleError as exc:
+            self.formula.show_error(str(exc))
+        if kind_changed:
+            self._columns_changed()
+        self._refresh_panels()
+
+    def _revert(self, rule: Rule) -> None:
+        self.set_rule(
+            Rule(
+                rule.text,
+                name=self._selected or rule.name,
+                kind=rule.kind,
+                labels=rule.labels,
+                scale=rule.scale,
+                max_tokens=rule.max_tokens,
+                where=rule.where,
+                gold=self.session.rule(self._selected).gold if self._selected else rule.gold,
+            )
+        )
+        self._select(self._selected)
+
+    def rename_dialog(self) -> None:
+        name = self.selected_rule()
+        if name is None:
+            return
+        new, ok = QInputDialog.getText(self, "Rename rule column", "New name:", text=name)
+        if ok:
+            self.rename_rule(name, new)
+
+    def rename_rule(self, old: str, new: str) -> None:
+        try:
+            self.session.rename(old, new)
+        except FastsheetError as exc:
+            self.show_error(str(exc))
+            return
+        self._columns_changed()
+        self._select(new.strip() or old)
+
+    def delete_rule(self) -> None:
+        name = self.selected_rule()
+        if name is None:
+            return
+        self.session.remove(name)
+        self._columns_changed()
+        self._select(self.session.order[-1] if self.session.order else None)
+
+    def move_rule(self, delta: int) -> None:
+        name = self.selected_rule()
+        if name is None:
+            return
+        self.session.move(name, delta)
+        self._columns_changed()
+
+    def _header_menu(self, pos) -> None:
+        col = self.table.horizontalHeader().logicalIndexAt(pos)
+        if self.model is None or col < 0 or not self.model.is_rule_column(col):
+            return
+        self._select(self.model.column_name(col))
+        menu = QMenu(self)
+        for a in (self.act_rename, self.act_delete, self.act_left, self.act_right):
+            menu.addAction(a)
+        menu.exec(self.table.horizontalHeader().mapToGlobal(pos))
+
+    def _header_double_clicked(self, col: int) -> None:
+        if self.model is not None and self.model.is_rule_column(col):
+            self._select(self.model.column_name(col))
+            self.rename_dialog()
+
+    # ----- where a rule's known answers come from -----------------------------------------------
+
+    def _gold_changed(self, text: str) -> None:
+        name = self.selected_rule()
+        if self.session is None or self.session.frame is None or name is None or not text:
+            return
+        try:
+            self.session.set_gold(name, None if text == MARKS_ONLY else text)
+            self.formula.show_error(None)
+        except FastsheetError as exc:
+            self.formula.show_error(str(exc))
+        self._columns_changed()
