@@ -572,8 +572,7 @@ class Evaluator:
     # ----- reading ------------------------------------------------------------------------
 
     def cell(self, name: str, row: int) -> Cell:
-        column = self.columns[name]
-        return column.result.cell(row, column.calibration)
+        return self.cells(name, [row])[0]
 
     def cells(self, name: str, rows: Sequence[int]) -> tuple[Cell, ...]:
         """The cells of many rows in one vectorised read (what a screen of the grid shows)."""

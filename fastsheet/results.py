@@ -154,10 +154,6 @@ class ResultColumn:
         probs = self.probs if rows is None else self.probs[rows]
         return self.kind.decide(probs, self.candidates, calibration)
 
-    def cell(self, row: int, calibration: Calibration) -> Cell:
-        """The value of one cell, for display."""
-        return self.cells([row], calibration)[0]
-
     def low_confidence(
         self, calibration: Calibration, rows: Sequence[int] | None = None
     ) -> np.ndarray:

@@ -170,9 +170,6 @@ class SheetModel(QAbstractTableModel):
             return self._layout[col][1]
         return None
 
-    def data_column(self, col: int) -> str:
-        return self._layout[col][1]
-
     def has_rule(self, name: str) -> bool:
         return ("rule", name) in self._layout
 
