@@ -447,7 +447,10 @@ class MainWindow(
                 self.formula.show_error(event.message)
             else:  # e.g. the server went down under a column not on show
                 self.statusBar().showMessage(f"{event.column}: {event.message}", 15000)
-        if not self._refresh_timer.isActive():
+        if isinstance(event, ColumnEvent):  # a column started, completed or failed: show it soon
+            remaining = self._refresh_timer.remainingTime()  # -1 when not waiting
+            self._refresh_timer.start(REFRESH_MS if remaining < 0 else min(remaining, REFRESH_MS))
+        elif not self._refresh_timer.isActive():
             self._refresh_timer.start()
 
     def _flash_flips(self, name: str) -> None:
