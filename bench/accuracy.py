@@ -99,7 +99,10 @@ def run_task(backend: Backend, cache: ResultCache, task: Task, rows: int, shots:
         g = g.astype(bool)
         out["auc"] = auc(p, g)
         out["true_rate"] = float(g.mean())
+        out["p_yes"] = [round(float(x), 5) for x in p]  # per row, for offline threshold studies
+        out["gold"] = [bool(x) for x in g]
         p_cf = [a.p for a in runner.content_free_answers()]
+        out["content_free_p"] = [round(float(x), 5) for x in p_cf]
         for mode in FLAG_MODES:
             cal = calibrate_flag(mode, p_yes=p, content_free_p=p_cf)
             out[mode.value] = _flag_scores(p >= cal.threshold, g)
@@ -139,6 +142,7 @@ def _taught(
         p = result.p_yes()
         scores = _flag_scores(p >= lesson.calibration.threshold, g.astype(bool))
         scores["auc"] = auc(p, g.astype(bool))
+        scores["p_yes"] = [round(float(x), 5) for x in p]
         return scores
     pred, _ = result.decide(lesson.calibration or Calibration())
     return {"balanced_accuracy": multiclass_balanced_accuracy(pred, g)}
