@@ -14,6 +14,7 @@ import argparse
 import json
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,10 +100,10 @@ def run_task(backend: Backend, cache: ResultCache, task: Task, rows: int, shots:
         g = g.astype(bool)
         out["auc"] = auc(p, g)
         out["true_rate"] = float(g.mean())
-        out["p_yes"] = [round(float(x), 5) for x in p]  # per row, for offline threshold studies
+        out["p_yes"] = _rounded(p)  # per row, for offline threshold studies (bench.thresholds)
         out["gold"] = [bool(x) for x in g]
         p_cf = [a.p for a in runner.content_free_answers()]
-        out["content_free_p"] = [round(float(x), 5) for x in p_cf]
+        out["content_free_p"] = _rounded(p_cf)
         for mode in FLAG_MODES:
             cal = calibrate_flag(mode, p_yes=p, content_free_p=p_cf)
             out[mode.value] = _flag_scores(p >= cal.threshold, g)
@@ -142,10 +143,14 @@ def _taught(
         p = result.p_yes()
         scores = _flag_scores(p >= lesson.calibration.threshold, g.astype(bool))
         scores["auc"] = auc(p, g.astype(bool))
-        scores["p_yes"] = [round(float(x), 5) for x in p]
+        scores["p_yes"] = _rounded(p)
         return scores
     pred, _ = result.decide(lesson.calibration or Calibration())
     return {"balanced_accuracy": multiclass_balanced_accuracy(pred, g)}
+
+
+def _rounded(values: Sequence[float] | np.ndarray) -> list[float]:
+    return [round(float(x), 5) for x in values]
 
 
 def _flag_scores(decision: np.ndarray, gold: np.ndarray) -> dict:

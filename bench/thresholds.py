@@ -71,7 +71,7 @@ def compare(results: dict) -> str:
                     continue
                 p, gold = np.asarray(task["p_yes"]), np.asarray(task["gold"], dtype=bool)
                 for policy, fit in POLICIES.items():
-                    decision = p >= fit(p, task.get("content_free_p") or [0.5])
+                    decision = p >= fit(p, task["content_free_p"])
                     agreement = binary_agreement(decision, gold)
                     ratio = float(decision.mean() / max(gold.mean(), 1e-9))
                     scores[policy].append((agreement.balanced_accuracy, ratio, name))
