@@ -64,8 +64,8 @@ def cache_10k(backend: LlamaBackend, tmp: Path) -> float:
     return times[1]
 
 
-def scale(tmp: Path, rows: int) -> dict:
-    """Open a large CSV in the real window, in a separate process (clean peak memory)."""
+def big_csv(tmp: Path, rows: int) -> Path:
+    """The transactions sample repeated to `rows` rows, each with a review as `text`."""
     csv = tmp / f"big-{rows}.csv"
     if not csv.exists():
         base = pl.read_csv(ROOT / "resources" / "samples" / "transactions.csv")
@@ -74,6 +74,12 @@ def scale(tmp: Path, rows: int) -> dict:
         big = pl.concat([base] * repeats).head(rows)
         big = big.with_columns(text=pl.Series([reviews[i % len(reviews)] for i in range(rows)]))
         big.write_csv(csv)
+    return csv
+
+
+def scale(tmp: Path, rows: int) -> dict:
+    """Open a large CSV in the real window, in a separate process (clean peak memory)."""
+    csv = big_csv(tmp, rows)
     env = {
         **os.environ,
         "QT_QPA_PLATFORM": "offscreen",

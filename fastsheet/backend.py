@@ -8,14 +8,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 
 from fastsheet.cells import Answer
+from fastsheet.errors import Interrupted as Interrupted  # re-exported
 from fastsheet.framing import Framing
 from fastsheet.kinds import kind_of
 from fastsheet.prompts import DEFAULT_FRAMING
 from fastsheet.rules import Rule
-
-
-class Interrupted(Exception):
-    """The work in flight became stale and was dropped (no answers)."""
 
 
 class Backend(ABC):

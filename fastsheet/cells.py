@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 
 class CellState(enum.Enum):
@@ -26,6 +27,8 @@ class Answer:
     value: str | float | None
     p: float | None
     probs: tuple[float, ...] = ()
+    #: the model's state where it answered (llama_states.py), when the backend keeps it
+    state: Any = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

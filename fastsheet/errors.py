@@ -26,3 +26,7 @@ class BackendFailure(ModelError):
         super().__init__(message)
         self.fatal = fatal
         self.answered: dict[int, object] = {}
+
+
+class Interrupted(Exception):
+    """The work in flight became stale and was dropped (no answers)."""

@@ -9,24 +9,26 @@ prefix are scored as whole token sequences through a token trie.
 
 from __future__ import annotations
 
-import atexit
 import ctypes
 import logging
-import os
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from fastsheet.backend import Backend, answer_from_probs
+from fastsheet.candidate_trie import CandidateTrie, log_softmax
 from fastsheet.cells import Answer
 from fastsheet.errors import ModelError
 from fastsheet.fingerprint import file_identity
 from fastsheet.framing import Framing
 from fastsheet.gguf import read_info
 from fastsheet.kinds import kind_of
+from fastsheet.llama_generate import TextGeneration
+from fastsheet.llama_runtime import default_threads, route_llama_log
+from fastsheet.llama_states import FINAL, StateTap, layer_name
 from fastsheet.models import framing_for
 from fastsheet.prompts import Prompt, build_prompt
 from fastsheet.rules import Rule
@@ -34,46 +36,6 @@ from fastsheet.rules import Rule
 log = logging.getLogger(__name__)
 
 TRUNCATED = " …[truncated]"
-
-
-_log_callback = None  # kept alive: llama.cpp holds a pointer to it
-
-
-def _route_llama_log(llama_cpp) -> None:
-    """Send llama.cpp's own log lines to Python logging (debug), not to stderr."""
-    global _log_callback
-    if _log_callback is not None:
-        return
-    llama_log = logging.getLogger("llama.cpp")
-
-    @llama_cpp.llama_log_callback
-    def callback(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
-        if llama_log.isEnabledFor(logging.DEBUG):
-            llama_log.debug(text.decode("utf-8", errors="replace").rstrip())
-
-    _log_callback = callback
-    llama_cpp.llama_log_set(callback, ctypes.c_void_p(0))
-    # never call back into Python while the interpreter shuts down
-    atexit.register(llama_cpp.llama_log_set, ctypes.cast(None, llama_cpp.llama_log_callback), None)
-
-
-def default_threads() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-@dataclass
-class _Node:
-    """A token-trie node: children by token, and the candidate ending here, if any."""
-
-    children: dict[int, _Node] = field(default_factory=dict)
-    candidate: int | None = None
-    path: tuple[int, ...] = ()
-
-    def branches(self) -> bool:
-        return len(self.children) + (self.candidate is not None) > 1
 
 
 @dataclass
@@ -86,12 +48,10 @@ class _Plan:
     suffix_head: str  # the suffix up to its first special token: tokenized with the record
     suffix_tail: list[int]  # the rest, from the first special token on
     head_len: int  # tokens of suffix_head alone
-    root: _Node
-    deep_nodes: list[_Node]  # branching nodes below the root, each needs its own logits
-    n_candidates: int
+    trie: CandidateTrie
 
 
-class LlamaBackend(Backend):
+class LlamaBackend(TextGeneration, Backend):
     """Judges rows with a GGUF model through llama-cpp-python's low-level API."""
 
     def __init__(
@@ -104,10 +64,11 @@ class LlamaBackend(Backend):
         max_record_tokens: int = 384,
         prefix_slots: int = 4,
         framing: Framing | None = None,
+        state_layers: Sequence[int] = (),
     ) -> None:
         import llama_cpp
 
-        _route_llama_log(llama_cpp)
+        route_llama_log(llama_cpp)
         self._ll = llama_cpp
         info = read_info(model_path)  # raises ModelError for a file that is not a GGUF
         self.path = model_path
@@ -138,6 +99,10 @@ class LlamaBackend(Backend):
         cparams.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
         cparams.kv_unified = True
         cparams.no_perf = True
+        #: with `state_layers`, each row's answer keeps those layers' states (llama_states.py)
+        self.tap = self._state_tap(state_layers) if state_layers else None
+        if self.tap is not None:
+            cparams.cb_eval = self.tap.callback
         self._ctx = llama_cpp.llama_init_from_model(self._model, cparams)
         if not self._ctx:
             llama_cpp.llama_model_free(self._model)
@@ -156,6 +121,11 @@ class LlamaBackend(Backend):
         )  # fmt: skip
 
     # ----- set-up helpers -------------------------------------------------------------
+
+    def _state_tap(self, layers: Sequence[int]) -> StateTap:
+        n_layer = self._ll.llama_model_n_layer(self._model)
+        names = [layer_name(layer, n_layer) for layer in layers]
+        return StateTap(self._ll, names, outputs=(FINAL, f"l_out-{n_layer - 1}"))
 
     def _chat_renderer(self):  # -> RenderChat | None
         raw = self._ll.llama_model_chat_template(self._model, None)
@@ -203,27 +173,7 @@ class LlamaBackend(Backend):
         plan = self._plans.get(key)
         if plan is None:
             prompt = build_prompt(rule, self._render, self.framing)
-            root = _Node()
-            candidates = rule.candidates()
-            for index, candidate in enumerate(candidates):
-                for variant in dict.fromkeys(
-                    (candidate, candidate.lower(), candidate.capitalize())
-                ):
-                    tokens = self.tokenize(prompt.answer_lead + variant)
-                    node = root
-                    for depth, token in enumerate(tokens):
-                        node = node.children.setdefault(
-                            token, _Node(path=tuple(tokens[: depth + 1]))
-                        )
-                    if node.candidate is None:
-                        node.candidate = index
-            deep: list[_Node] = []
-            stack = list(root.children.values())
-            while stack:
-                node = stack.pop()
-                if node.branches():
-                    deep.append(node)
-                stack.extend(node.children.values())
+            trie = CandidateTrie(rule.candidates(), prompt.answer_lead, self.tokenize)
             head = self._before_special(prompt.suffix)
             plan = _Plan(
                 rule=rule,
@@ -232,9 +182,7 @@ class LlamaBackend(Backend):
                 suffix_head=head,
                 suffix_tail=self.tokenize(prompt.suffix[len(head) :], parse_special=True),
                 head_len=len(self.tokenize(head)),
-                root=root,
-                deep_nodes=deep,
-                n_candidates=len(candidates),
+                trie=trie,
             )
             if len(self._plans) > 64:
                 self._plans.clear()
@@ -344,7 +292,7 @@ class LlamaBackend(Backend):
         answers: list[Answer] = []
         start = 0
         while start < len(rows):
-            group = self._group(rows, start, extra_seqs=len(plan.deep_nodes))
+            group = self._group(rows, start, extra_seqs=len(plan.trie.deep))
             answers += self._score_group(plan, prefix_seq, prefix_len, group)
             start += len(group)
         return answers
@@ -364,8 +312,11 @@ class LlamaBackend(Backend):
             kv_free -= len(row) + 8 * extra_seqs
         return group
 
-    def _decode_pieces(self, pieces: list[tuple[list[int], int, int, bool]]) -> list[np.ndarray]:
-        """Decode pieces in as few batches as fit; return a copy of the logits each wanted.
+    def _decode_pieces(
+        self, pieces: list[tuple[list[int], int, int, bool]], states: list | None = None
+    ) -> list[np.ndarray]:
+        """Decode pieces in as few batches as fit; return a copy of the logits each wanted
+        (and append the tapped state of each to `states`, if given).
 
         A piece longer than the batch is split; only its last part asks for logits."""
         queue: list[tuple[list[int], int, int, bool]] = []
@@ -382,8 +333,13 @@ class LlamaBackend(Backend):
                 chunk.append(queue[i])
                 i += 1
             ends = self._fill(chunk)
+            wanted = [e for p, e in zip(chunk, ends, strict=True) if p[3]]
+            if states is not None and self.tap is not None:
+                self.tap.arm(wanted)
             self._decode()
-            out += [self._logits(e).copy() for p, e in zip(chunk, ends, strict=True) if p[3]]
+            out += [self._logits(e).copy() for e in wanted]
+            if states is not None and self.tap is not None:
+                states += list(self.tap.take())
         return out
 
     def _logits(self, index: int) -> np.ndarray:
@@ -393,20 +349,24 @@ class LlamaBackend(Backend):
     def _score_group(
         self, plan: _Plan, prefix_seq: int, prefix_len: int, group: list[list[int]]
     ) -> list[Answer]:
-        stride = 1 + len(plan.deep_nodes)
+        stride = 1 + len(plan.trie.deep)
         seqs = [self._slots + k * stride for k in range(len(group))]
         for seq in seqs:
             self._ll.llama_memory_seq_cp(self._mem, prefix_seq, seq, -1, -1)
         try:
             pieces = [(row, prefix_len, seq, True) for row, seq in zip(group, seqs, strict=True)]
-            row_lps = [_log_softmax(x) for x in self._decode_pieces(pieces)]
-            deep = self._deep_logprobs(plan, group, seqs, prefix_len) if plan.deep_nodes else None
+            states: list[np.ndarray] | None = [] if self.tap is not None else None
+            row_lps = [log_softmax(x) for x in self._decode_pieces(pieces, states)]
+            deep = self._deep_logprobs(plan, group, seqs, prefix_len) if plan.trie.deep else None
         finally:
             self._release([s + k for s in seqs for k in range(stride)])
-        return [
-            answer_from_probs(plan.rule, self._candidate_probs(plan, lp, deep[i] if deep else {}))
+        answers = [
+            answer_from_probs(plan.rule, plan.trie.probs(lp, deep[i] if deep else {}))
             for i, lp in enumerate(row_lps)
         ]
+        if states is None:
+            return answers
+        return [replace(a, state=x) for a, x in zip(answers, states, strict=True)]
 
     def _deep_logprobs(
         self, plan: _Plan, group: list[list[int]], seqs: list[int], prefix_len: int
@@ -414,98 +374,15 @@ class LlamaBackend(Backend):
         """Logits after each deeper branching node's path, one extra sequence per node."""
         pieces = []
         for row, seq in zip(group, seqs, strict=True):
-            for k, node in enumerate(plan.deep_nodes, start=1):
+            for k, node in enumerate(plan.trie.deep, start=1):
                 self._ll.llama_memory_seq_cp(self._mem, seq, seq + k, -1, -1)
                 pieces.append((list(node.path), prefix_len + len(row), seq + k, True))
         lps = self._decode_pieces(pieces)
-        per_row = len(plan.deep_nodes)
+        per_row = len(plan.trie.deep)
         out: list[dict[tuple[int, ...], np.ndarray]] = [{} for _ in group]
         for flat, logits in enumerate(lps):
-            out[flat // per_row][plan.deep_nodes[flat % per_row].path] = _log_softmax(logits)
+            out[flat // per_row][plan.trie.deep[flat % per_row].path] = log_softmax(logits)
         return out
-
-    def _candidate_probs(
-        self, plan: _Plan, root_lp: np.ndarray, deep: dict[tuple[int, ...], np.ndarray]
-    ) -> list[float]:
-        """P(candidate) from branching probabilities along each trie path, normalised."""
-        scores = np.zeros(plan.n_candidates)
-
-        def walk(node: _Node, lp: np.ndarray | None, acc: float) -> None:
-            if lp is not None and node.branches():
-                child_p = {t: float(np.exp(lp[t])) for t in node.children}
-                if node.candidate is not None:
-                    scores[node.candidate] += acc * max(1e-9, 1.0 - sum(child_p.values()))
-                for token, child in node.children.items():
-                    walk(child, deep.get(child.path), acc * child_p[token])
-            else:
-                if node.candidate is not None:
-                    scores[node.candidate] += acc
-                for child in node.children.values():
-                    walk(child, deep.get(child.path), acc)
-
-        walk(plan.root, root_lp, 1.0)
-        total = scores.sum()
-        if total <= 0:
-            return [1.0 / plan.n_candidates] * plan.n_candidates
-        return list(scores / total)
-
-    # ----- free text ------------------------------------------------------------------
-
-    def _generate(self, plan: _Plan, records: Sequence[str]) -> list[Answer]:
-        prefix_seq, prefix_len = self._prefix_seq(plan)
-        limit = plan.rule.max_tokens
-        rows = [self.row_tokens(plan, r) for r in records]
-        answers: list[Answer] = []
-        start = 0
-        while start < len(rows):
-            group = self._group(rows, start, extra_seqs=0)
-            kv_free = self.n_ctx - sum(n for _, n in self._prefixes.values())
-            while len(group) > 1 and sum(len(r) + limit for r in group) > kv_free:
-                group.pop()
-            answers += self._generate_group(plan, prefix_seq, prefix_len, group, limit)
-            start += len(group)
-        return answers
-
-    def _generate_group(
-        self, plan: _Plan, prefix_seq: int, prefix_len: int, group: list[list[int]], limit: int
-    ) -> list[Answer]:
-        """Greedy decoding, one token per active sequence per batch."""
-        seqs = [self._slots + k for k in range(len(group))]
-        for seq in seqs:
-            self._ll.llama_memory_seq_cp(self._mem, prefix_seq, seq, -1, -1)
-        out: dict[int, list[int]] = {seq: [] for seq in seqs}
-        try:
-            pieces = [(row, prefix_len, seq, True) for row, seq in zip(group, seqs, strict=True)]
-            first = self._decode_pieces(pieces)
-            next_tok = {seq: int(np.argmax(x)) for seq, x in zip(seqs, first, strict=True)}
-            pos = {seq: prefix_len + len(row) for seq, row in zip(seqs, group, strict=True)}
-            active = list(seqs)
-            while active:
-                still = []
-                for seq in active:
-                    token = next_tok[seq]
-                    if self._ll.llama_vocab_is_eog(self._vocab, token):
-                        continue
-                    out[seq].append(token)
-                    if len(out[seq]) < limit:
-                        still.append(seq)
-                active = still
-                if not active:
-                    break
-                logits = self._decode_pieces([([next_tok[s]], pos[s], s, True) for s in active])
-                for seq, x in zip(active, logits, strict=True):
-                    pos[seq] += 1
-                    next_tok[seq] = int(np.argmax(x))
-        finally:
-            self._release(seqs)
-        return [Answer(value=self._detokenize(out[s]), p=None) for s in seqs]
-
-    def _detokenize(self, tokens: list[int]) -> str:
-        return (
-            b"".join(self._piece_bytes(t, special=False) for t in tokens)
-            .decode("utf-8", errors="replace")
-            .strip()
-        )
 
     def prompt_throughput(self, n_tokens: int = 512, repeats: int = 3) -> float:
         """llama.cpp's own prompt-processing rate (tokens/s): one sequence, one full batch.
@@ -533,8 +410,3 @@ class LlamaBackend(Backend):
             self._ll.llama_free(self._ctx)
             self._ll.llama_model_free(self._model)
             self._ctx = None
-
-
-def _log_softmax(logits: np.ndarray) -> np.ndarray:
-    top = float(logits.max())
-    return logits - (top + float(np.log(np.exp(logits - top).sum())))

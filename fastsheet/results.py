@@ -48,6 +48,7 @@ class ResultColumn:
         self.errors: dict[int, str] = {}
         self.source = np.zeros(n, dtype=np.uint8)  # an index into SOURCES
         self.skipped = 0  # rows outside the condition
+        self._dtype: pl.DataType | None = None  # the export type, once asked
 
     def __len__(self) -> int:
         return len(self.state)
@@ -120,9 +121,11 @@ class ResultColumn:
 
     def value_dtype(self) -> pl.DataType:
         """The type of NAME on export (what a formula over this column reads)."""
-        if self.text is not None:
-            return pl.String
-        return self.kind.export(self.rule.name, np.empty(0), self.candidates).dtype
+        if self._dtype is None and self.text is not None:
+            self._dtype = pl.String
+        elif self._dtype is None:
+            self._dtype = self.kind.export(self.rule.name, np.empty(0), self.candidates).dtype
+        return self._dtype
 
     def source_column(self) -> pl.Series:
         names = np.asarray(SOURCES, dtype=object)[self.source]

@@ -140,6 +140,23 @@ class RuleRunner:
     def content_free_answers(self) -> list[Answer]:
         return self.judge_texts(content_free_records(self.columns))
 
+    # ----- what the model thread asks of a column's work (sheet.model_thread.Work) -----
+
+    def content_free(self) -> list[Answer] | None:
+        """Answers on content-free records, for a kind calibrated on them (else None)."""
+        return self.content_free_answers() if kind_of(self.rule).probes_content_free else None
+
+    def lesson(self) -> Calibration | None:
+        """The threshold the rule's labelled rows teach it (teach.py), if it is taught."""
+        records, labels = self.teaching
+        if not records or not kind_of(self.rule).thresholded:
+            return None
+        return teach(self.rule, records, labels, self.judge_with).calibration
+
+    def interrupt_when(self, stale: Callable[[], bool] | None) -> None:
+        """Let the backend drop a batch in flight once `stale()` says it is stale."""
+        self.backend.interrupt_when(stale)
+
 
 def content_free_calibration(runner: RuleRunner) -> Calibration | None:
     """p(yes) on content-free records (flag), or their label priors (label)."""

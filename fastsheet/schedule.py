@@ -133,6 +133,14 @@ class Schedule:
                 plan.left += int(np.count_nonzero(plan.taken[idx]))
                 plan.taken[idx] = False
 
+    def busy(self) -> bool:
+        """Work left for a column, or a column waiting for the ones it depends on."""
+        with self.lock:
+            return any(
+                not p.ready or p.left > 0 or p.cache_cursor < len(p.cache_order) or not p.calibrated
+                for p in self.columns.values()
+            )
+
     # ----- called from the worker -------------------------------------------------------
 
     def prioritised(self, name: str, generation: int) -> np.ndarray | None:

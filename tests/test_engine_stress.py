@@ -104,7 +104,7 @@ def test_random_edits_never_show_a_stale_generation_and_every_cell_ends_done(
 
         # the same rules from scratch, no cache: identical answers
         clean = Evaluator(FRAME, FakeBackend(batch=8))
-        for name in [n for n in ev._order() if n in live]:
+        for name in [n for n in ev.graph.order if n in live]:
             clean.set_rule(live[name].rule)
         await clean.wait_idle(120)
         for name, column in live.items():

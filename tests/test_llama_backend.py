@@ -51,9 +51,9 @@ def test_labels_sharing_a_first_token_are_scored_past_it(backend, reviews: pl.Da
         "How does the reviewer feel?", kind=Kind.LABEL, labels=("very happy", "very unhappy")
     )
     plan = backend._plan(rule)
-    first = {node.path[0] for node in plan.root.children.values()}
-    assert len(plan.root.children) >= 1 and plan.deep_nodes, "labels should share a first token"
-    assert all(len(node.path) >= 1 for node in plan.deep_nodes) and first
+    first = {node.path[0] for node in plan.trie.root.children.values()}
+    assert len(plan.trie.root.children) >= 1 and plan.trie.deep, "labels should share a first token"
+    assert all(len(node.path) >= 1 for node in plan.trie.deep) and first
     answers = backend.judge(rule, records(reviews, ["review"]))
     p_happy = np.array([a.probs[0] for a in answers])
     # looking only at the shared first token would give exactly 0.5 everywhere
@@ -63,7 +63,7 @@ def test_labels_sharing_a_first_token_are_scored_past_it(backend, reviews: pl.Da
 
 def test_two_digit_scores_use_the_token_trie(backend, reviews: pl.DataFrame):
     rule = Rule("How positive is the review?", kind=Kind.SCORE, scale=(1, 10))
-    assert backend._plan(rule).deep_nodes, "'1' and '10' share the token '1'"
+    assert backend._plan(rule).trie.deep, "'1' and '10' share the token '1'"
     answers = backend.judge(rule, records(reviews, ["review"]))
     values = np.array([a.value for a in answers])
     assert ((values >= 1) & (values <= 10)).all()
@@ -115,3 +115,40 @@ def test_rules_alternate_without_mixing_prefixes(backend):
     pa, pb = backend.judge(a, text)[0].p, backend.judge(b, text)[0].p
     assert pa > pb
     assert backend.judge(a, text)[0].p == pytest.approx(pa, abs=0.02)
+
+
+def test_states_come_from_the_decode_that_answers(model_path, reviews: pl.DataFrame):
+    """With state layers, each answer keeps the model's state where it answered: the same
+    answers as without, one model-wide state per layer, the same for the same record."""
+    from fastsheet.head import Reducer, answer_features, fit_head
+    from fastsheet.llama_backend import LlamaBackend
+
+    rule = Rule("The review is positive.")
+    texts = records(reviews, ["review"])
+    untapped = LlamaBackend(model_path)  # the same calls on a fresh model, without the tap
+    try:
+        plain = untapped.judge(rule, texts)
+    finally:
+        untapped.close()
+    tapped = LlamaBackend(model_path, state_layers=(12, -1))
+    try:
+        answers = tapped.judge(rule, texts) + tapped.judge(rule, texts[:3])
+        width = tapped._ll.llama_model_n_embd(tapped._model)
+    finally:
+        tapped.close()
+    assert plain[0].state is None
+    np.testing.assert_allclose([a.p for a in answers[:12]], [a.p for a in plain], atol=1e-6)
+    states = np.stack([a.state for a in answers])
+    assert states.shape == (15, 2 * width) and np.isfinite(states).all()
+
+    def cosine(a: np.ndarray, b: np.ndarray) -> float:
+        return float(a @ b / np.linalg.norm(a) / np.linalg.norm(b))
+
+    # the same record read again elsewhere in a batch: the same state, up to batching noise
+    assert all(cosine(states[12 + i], states[i]) > 0.995 for i in range(3))
+    assert cosine(states[0], states[1]) < cosine(states[0], states[12])
+    # the states carry the answer: a head on them alone separates the reviews
+    gold = gold_flags(reviews["gold"])
+    z = Reducer.fit(states[:12], 4).transform(states[:12])
+    head = fit_head(np.hstack([answer_features(np.full(12, 0.5)), z]), gold, 0.1, 1)
+    assert np.mean(head.predict(np.hstack([answer_features(np.full(12, 0.5)), z])) == gold) >= 0.9

@@ -50,7 +50,7 @@ def test_the_model_thread_runs_below_the_loop():
         ev = Evaluator(pl.DataFrame({"text": ["a", "b", "c"]}), FakeBackend())
         ev.set_rule(Rule("is it a?"))
         await ev.wait_idle()
-        worker = ev._worker
+        worker = ev.model_thread.thread
         assert worker.native_id is not None
         assert nice_of(worker.native_id) == max(loop_nice, MODEL_NICE)
         assert nice_of(threading.get_native_id()) == loop_nice  # the loop's thread: untouched

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from fastsheet.discovery import all_models
 from fastsheet.errors import FastsheetError
-from fastsheet.llama_backend import default_threads
+from fastsheet.llama_runtime import default_threads
 from fastsheet.models import describe
 from fastsheet.rules import Rule
 from fastsheet.server import API_KEY_ENV, DEFAULT_CONCURRENCY, ServerSettings

@@ -1,0 +1,306 @@
+"""Rules that learn from labels: the learned head's learning curve over the whole dev suite.
+
+`python -m bench.learn [--model qwen2.5-coder-0.5b] [--scored 80] [--pool 160]` runs in two
+steps. First, for every task, the model judges a seeded sample of scored rows and a pool
+of other rows once, keeping each row's answer and its hidden states at three depths
+(the middle layer, three quarters, and the final normalised state) from the same decode;
+they are kept under .bench-cache/learn/. Then, with no model call, for 8, 16, 32 and 64
+labels drawn from the pool (never from the scored rows) at random (5 draws) and by
+"label next" (4 random marks, then the rows the app would ask for), it scores on the
+scored rows: the model's answer alone recalibrated on the labels (a threshold fitted on
+them), and the learned head where cross-validation on the labels keeps it. Balanced
+accuracy per task (macro recall for label tasks); bench/learn.json and a README table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from bench.accuracy import DATA, Task, _gold, load_tasks
+from fastsheet.cache import NoCache
+from fastsheet.calibrate import unlabeled_flag
+from fastsheet.head import Reducer, answer_features, balanced_accuracy, choose_head, fit_head
+from fastsheet.label_next import label_next
+from fastsheet.llama_backend import LlamaBackend
+from fastsheet.models import CATALOGUE, models_dir
+from fastsheet.rules import Kind
+from fastsheet.runner import RuleRunner
+from fastsheet.table import record_columns, records
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent
+OUT = HERE / "learn.json"
+BUDGETS = (8, 16, 32, 64)
+DEPTHS = {"middle": 0.5, "three quarters": 0.75, "final": -1}
+RANDOM_DRAWS = 5
+N_LAYERS = {"qwen2.5-coder-0.5b": 24, "qwen2.5-coder-1.5b": 28}
+FIRST_MARKS = 4
+log = logging.getLogger("bench.learn")
+
+
+def model_path(name: str) -> Path:
+    return models_dir() / CATALOGUE[name].filename
+
+
+def _layers(n_layer: int) -> list[int]:
+    return [round(d * (n_layer - 1)) if d > 0 else -1 for d in DEPTHS.values()]
+
+
+def states_for(model: str, task: Task, scored: int, pool: int, cache_dir: Path) -> dict:
+    """The task's scored and pool rows, judged once: answers, states, gold (kept on disk)."""
+    path = cache_dir / model / f"{task.name}-{scored}-{pool}.npz"
+    if path.exists():
+        return dict(np.load(path, allow_pickle=False))
+    frame = pl.read_csv(DATA / task.file)
+    gold = _gold(task, frame["gold"])
+    order = np.random.default_rng(0).permutation(frame.height)
+    order = order[~np.isnan(gold[order])][: scored + pool]
+    layers = _layers(N_LAYERS[model])
+    backend = LlamaBackend(model_path(model), state_layers=layers)
+    try:
+        runner = RuleRunner(frame, task.rule, backend, NoCache(), exclude=["gold"])
+        records = runner.records(order.tolist())
+        start = time.perf_counter()
+        answers = []
+        for i in range(0, len(records), 16):
+            answers += backend.judge(task.rule, records[i : i + 16])
+        seconds = time.perf_counter() - start
+    finally:
+        backend.close()
+    gold = gold[order]
+    out = {
+        "rows": order,
+        "probs": np.asarray([a.probs for a in answers], dtype=np.float64),
+        "states": np.stack([a.state for a in answers]).astype(np.float16),
+        "gold": gold.astype(np.float64),
+        "layers": np.asarray(layers),
+        "seconds": np.asarray(seconds),
+        "scored": np.asarray(scored),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **out)
+    log.info("%s / %s: %d rows in %.0f s", model, task.name, len(order), seconds)
+    return out
+
+
+def tap_cost(model: str, rounds: int = 3, rows: int = 48) -> dict:
+    """Rows/s judging reviews with and without the state tap, alternately (medians)."""
+    frame = pl.read_csv(DATA / "reviews.csv").sample(rows, seed=1)
+    rule = load_tasks(["reviews"])[0].rule
+    texts = records(frame, record_columns(frame.columns, rule.references(), ["gold"]), range(rows))
+    rates: dict[str, list[float]] = {"plain": [], "tapped": []}
+    for _ in range(rounds):
+        for name, layers in (("plain", ()), ("tapped", _layers(N_LAYERS[model]))):
+            backend = LlamaBackend(model_path(model), state_layers=layers)
+            try:
+                backend.judge(rule, texts[:2])  # the prefix, decoded once
+                start = time.perf_counter()
+                for i in range(0, rows, 16):
+                    backend.judge(rule, texts[i : i + 16])
+                rates[name].append(rows / (time.perf_counter() - start))
+            finally:
+                backend.close()
+    medians = {k: float(np.median(v)) for k, v in rates.items()}
+    return {"rows_per_s": rates, "medians": medians, "ratio": medians["tapped"] / medians["plain"]}
+
+
+def _layer(data: dict, depth: str) -> np.ndarray:
+    k = list(DEPTHS).index(depth)
+    states = data["states"].astype(np.float64)
+    d = states.shape[1] // len(DEPTHS)
+    return states[:, k * d : (k + 1) * d]
+
+
+def _predict(x: np.ndarray, y_rows: np.ndarray, labels: np.ndarray, n_answer: int, use_head: bool):
+    """Fit on the labelled rows and predict every row: the head, or the answer alone."""
+    cols = slice(None) if use_head else slice(0, n_answer)
+    choice = choose_head(x[labels][:, cols], y_rows, n_answer) if use_head else None
+    penalty = choice.penalty if choice is not None else None
+    if use_head and penalty is None:
+        cols = slice(0, n_answer)
+    if len(np.unique(y_rows)) < 2:
+        return np.full(len(x), y_rows[0]), choice
+    head = fit_head(x[labels][:, cols], y_rows, penalty or 1e6, n_answer)
+    return head.predict(x[:, cols]), choice
+
+
+def curve(data: dict, flag: bool, depth: str, k: int, select: str, seed: int) -> dict:
+    """Balanced accuracy on the scored rows at each label budget, for one way of choosing."""
+    n_scored = int(data["scored"])
+    y = data["gold"]
+    probs = data["probs"][:, 0] if flag else data["probs"]
+    ans = answer_features(probs)
+    z = Reducer.fit(_layer(data, depth), k).transform(_layer(data, depth))
+    x = np.hstack([ans, z])
+    pool = np.arange(n_scored, len(y))
+    rng = np.random.default_rng(seed)
+    order = list(rng.permutation(pool))
+    labelled = np.zeros(len(y), dtype=bool)
+    out: dict = {}
+    picked: list[int] = []
+    for budget in BUDGETS:
+        if select == "random":
+            picked = order[:budget]
+        else:
+            if not picked:
+                picked = order[:FIRST_MARKS]
+            while len(picked) < budget:
+                labelled[:] = False
+                labelled[picked] = True
+                current = _current_probs(x, y, labelled, ans.shape[1], probs, flag)
+                nxt = label_next(current, z, labelled | (np.arange(len(y)) < n_scored), 1)
+                picked.append(nxt[0])
+        labels = np.zeros(len(y), dtype=bool)
+        labels[picked] = True
+        pred_head, choice = _predict(x, y[labels], labels, ans.shape[1], True)
+        pred_answer, _ = _predict(x, y[labels], labels, ans.shape[1], False)
+        scored = slice(0, n_scored)
+        out[budget] = {
+            "head": balanced_accuracy(pred_head[scored], y[scored]),
+            "threshold": balanced_accuracy(pred_answer[scored], y[scored]),
+            "learned": bool(choice is not None and choice.penalty is not None),
+        }
+    return out
+
+
+def _current_probs(x, y, labelled, n_answer, probs, flag) -> np.ndarray:
+    """What the app would decide with the labels so far (before 8 labels: the answer)."""
+    rows = np.flatnonzero(labelled)
+    if len(rows) < 8 or len(np.unique(y[rows])) < 2:
+        return probs
+    choice = choose_head(x[rows], y[rows], n_answer)
+    cols = slice(None) if choice.penalty is not None else slice(0, n_answer)
+    head = fit_head(x[rows][:, cols], y[rows], choice.penalty or 1e6, n_answer)
+    p = head.proba(x[:, cols])
+    if flag:
+        return p[:, list(head.classes).index(1.0)] if 1.0 in head.classes else p[:, 0] * 0
+    full = np.zeros((len(x), probs.shape[1]))
+    full[:, head.classes.astype(int)] = p
+    return full
+
+
+def zero_shot(data: dict, flag: bool) -> float:
+    n = int(data["scored"])
+    y = data["gold"][:n]
+    if flag:
+        p = data["probs"][:, 0]
+        cut = unlabeled_flag(p, None).threshold
+        return balanced_accuracy((p[:n] >= cut).astype(float), y)
+    return balanced_accuracy(np.argmax(data["probs"][:n], axis=1).astype(float), y)
+
+
+def evaluate(data: dict, flag: bool, depth: str, k: int, next_too: bool) -> dict:
+    draws = [curve(data, flag, depth, k, "random", s) for s in range(RANDOM_DRAWS)]
+    out = {
+        "random": {
+            b: {m: float(np.mean([d[b][m] for d in draws])) for m in ("head", "threshold")}
+            for b in BUDGETS
+        }
+    }
+    if next_too:
+        out["next"] = {
+            b: {m: v for m, v in r.items() if m != "learned"}
+            for b, r in curve(data, flag, depth, k, "next", 0).items()
+        }
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default="qwen2.5-coder-0.5b")
+    parser.add_argument("--scored", type=int, default=80)
+    parser.add_argument("--pool", type=int, default=160)
+    parser.add_argument("--tasks", default="")
+    parser.add_argument("--dims", default="8,16,32")
+    parser.add_argument("--states-only", action="store_true")
+    parser.add_argument("--tap-cost", action="store_true", help="only the tap's cost in rows/s")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.tap_cost:
+        print(json.dumps(tap_cost(args.model)))
+        return
+    cache_dir = ROOT / ".bench-cache" / "learn"
+    tasks = load_tasks([t for t in args.tasks.split(",") if t] or None)
+    data = {t.name: states_for(args.model, t, args.scored, args.pool, cache_dir) for t in tasks}
+    if args.states_only:
+        return
+    dims = [int(x) for x in args.dims.split(",")]
+    configs = [f"{depth}/{k}" for depth in DEPTHS for k in dims]
+    results: dict = {}
+    for task in tasks:
+        flag = task.rule.kind is Kind.FLAG
+        d = data[task.name]
+        entry: dict = {"zero_shot": zero_shot(d, flag), "flag": flag, "configs": {}}
+        for config in configs:
+            depth, k = config.split("/")
+            entry["configs"][config] = evaluate(d, flag, depth, int(k), next_too=False)
+        results[task.name] = entry
+        log.info("%s: zero-shot %.2f", task.name, entry["zero_shot"])
+    best = max(configs, key=lambda c: _flag_mean(results, c, "random", 64, "head"))
+    log.info("best on the suite (flag mean at 64 random labels): %s", best)
+    for task in tasks:  # "label next" for the chosen configuration
+        depth, k = best.split("/")
+        flag = task.rule.kind is Kind.FLAG
+        results[task.name]["configs"][best] = evaluate(data[task.name], flag, depth, int(k), True)
+    previous = json.loads(OUT.read_text()) if OUT.exists() else {}
+    previous[args.model] = {
+        "scored": args.scored,
+        "pool": args.pool,
+        "best": best,
+        "tasks": results,
+    }
+    OUT.write_text(json.dumps(previous, indent=1))
+    print(table(previous[args.model], args.model))
+
+
+def _flag_mean(results: dict, config: str, select: str, budget: int, mode: str) -> float:
+    values = [
+        r["configs"][config][select][budget][mode]
+        for r in results.values()
+        if r["flag"] and select in r["configs"][config]
+    ]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def table(run: dict, model: str) -> str:
+    """Per task: zero-shot, the labels-only threshold and the head, random and label next."""
+    best, results = run["best"], run["tasks"]
+    head = ["| task | zero-shot |"]
+    for b in BUDGETS:
+        head.append(f" {b}: threshold / head (random) | {b}: head (label next) |")
+    lines = [
+        f"{model}, {run['scored']} scored rows per task, labels from {run['pool']} others; "
+        f"states: {best} (layer / dimensions)",
+        "",
+        "".join(head),
+        "|---|---|" + "---|---|" * len(BUDGETS),
+    ]
+    for name, r in results.items():
+        c = r["configs"][best]
+        cells = [f"{r['zero_shot']:.2f}"]
+        for b in BUDGETS:
+            rb, nb = c["random"][b], c.get("next", {}).get(b)
+            cells.append(f"{rb['threshold']:.2f} / {rb['head']:.2f}")
+            cells.append(f"{nb['head']:.2f}" if nb else "–")
+        kind = "" if r["flag"] else " (label)"
+        lines.append(f"| {name}{kind} | " + " | ".join(cells) + " |")
+    means = [f"{np.mean([r['zero_shot'] for r in results.values() if r['flag']]):.2f}"]
+    for b in BUDGETS:
+        means.append(
+            f"{_flag_mean(results, best, 'random', b, 'threshold'):.2f} / "
+            f"{_flag_mean(results, best, 'random', b, 'head'):.2f}"
+        )
+        means.append(f"{_flag_mean(results, best, 'next', b, 'head'):.2f}")
+    lines.append("| **flag mean** | " + " | ".join(means) + " |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

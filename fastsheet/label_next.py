@@ -1,0 +1,66 @@
+"""Which rows to ask the user about next: where one more label would help the rule most.
+
+A row is worth labelling when the current decision is unsure of it (p near the threshold,
+or two labels nearly tied) and it is unlike the rows already labelled (far from them in
+the model's reduced states), so the user is not asked ten near-duplicates in a row.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+POOL = 8  # consider this many times `count` of the most uncertain rows
+
+
+def uncertainty(probs: np.ndarray, threshold: float = 0.5) -> np.ndarray:
+    """1 where the decision is a toss-up, 0 where it is sure. `probs`: p(yes) per row
+    (a flag, decided at `threshold`), or one column per label."""
+    p = np.asarray(probs, dtype=np.float64)
+    if p.ndim == 1:
+        side = np.where(p >= threshold, 1 - threshold, threshold)
+        return 1 - np.abs(p - threshold) / np.maximum(side, 1e-9)
+    top2 = np.sort(p, axis=1)[:, -2:]
+    return 1 - (top2[:, 1] - top2[:, 0])
+
+
+def label_next(
+    probs: np.ndarray,
+    states: np.ndarray,
+    labelled: np.ndarray,
+    count: int = 10,
+    threshold: float = 0.5,
+) -> list[int]:
+    """Up to `count` unlabelled rows, most useful first: unsure and spread out.
+
+    `states` are the rows' reduced states (rows x k), `labelled` a bool mask; rows with
+    no answer yet (NaN) are never asked."""
+    unsure = uncertainty(probs, threshold)
+    open_rows = np.flatnonzero(~labelled & ~np.isnan(unsure))
+    if not len(open_rows):
+        return []
+    size = max(POOL * count, 32)
+    if len(open_rows) > size:  # the most uncertain rows, ties included, then a sample
+        cut = np.partition(unsure[open_rows], len(open_rows) - size)[len(open_rows) - size]
+        open_rows = open_rows[unsure[open_rows] >= cut]
+        if len(open_rows) > 4 * size:
+            open_rows = np.sort(np.random.default_rng(0).choice(open_rows, 4 * size, replace=False))
+    pool = open_rows
+    z = np.asarray(states, dtype=np.float64)
+    known = z[labelled]
+    nearest = (
+        _nearest(z[pool], known) if len(known) else np.full(len(pool), np.inf, dtype=np.float64)
+    )
+    chosen: list[int] = []
+    for _ in range(min(count, len(pool))):
+        spread = nearest / nearest[np.isfinite(nearest)].max() if np.isfinite(nearest).any() else 1
+        score = unsure[pool] * np.where(np.isfinite(nearest), spread, 1.0)
+        score[np.isin(pool, chosen)] = -np.inf
+        pick = int(np.argmax(score))
+        chosen.append(int(pool[pick]))
+        nearest = np.minimum(nearest, np.linalg.norm(z[pool] - z[pool[pick]], axis=1))
+    return chosen
+
+
+def _nearest(points: np.ndarray, others: np.ndarray) -> np.ndarray:
+    d2 = (points**2).sum(1)[:, None] - 2 * points @ others.T + (others**2).sum(1)[None, :]
+    return np.sqrt(np.maximum(d2.min(axis=1), 0.0))
