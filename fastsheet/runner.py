@@ -160,10 +160,8 @@ class RuleRunner:
 
 def content_free_calibration(runner: RuleRunner) -> Calibration | None:
     """p(yes) on content-free records (flag), or their label priors (label)."""
-    kind = kind_of(runner.rule)
-    if not kind.probes_content_free:
-        return None
-    return kind.content_free(runner.content_free_answers())
+    answers = runner.content_free()
+    return kind_of(runner.rule).content_free(answers) if answers is not None else None
 
 
 def default_calibration(
