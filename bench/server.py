@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -45,30 +46,50 @@ log = logging.getLogger("bench.server")
 def start_llama_server(model: Path) -> tuple[subprocess.Popen, str]:
     """llama-cpp-python's OpenAI-compatible server on a free loopback port, with `model`
     (flash attention on, as the in-process engine runs); waits until it lists models."""
+    return serve(
+        lambda port: [sys.executable, "-m", "llama_cpp.server", "--model", str(model),
+                      "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
+                      "--flash_attn", "True", "--n_threads", str(os.cpu_count() or 1)],
+        "llama_cpp.server",
+    )  # fmt: skip
+
+
+def start_laya_serve(**settings: str) -> tuple[subprocess.Popen, str]:
+    """laya-serve (a third-party System One server) on a free loopback port, with its
+    weight-free deterministic backend; `settings` are its LAYA_SERVE_* variables."""
+    env = {"LAYA_SERVE_BACKEND": "fake"} | {
+        f"LAYA_SERVE_{k.upper()}": v for k, v in settings.items()
+    }
+    command = [sys.executable, "-c", "from laya_serve.cli import main; main()"]
+    return serve(lambda port: [*command, "--host", "127.0.0.1", "--port", str(port)],
+                 "laya-serve", env)  # fmt: skip
+
+
+def serve(
+    command: Callable[[int], list[str]], name: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen, str]:
+    """Start a server on a free loopback port; wait (3 min at most) until it lists models."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    fd, log_path = tempfile.mkstemp(prefix="llama-server-", suffix=".log")
+    fd, log_path = tempfile.mkstemp(prefix=f"{name}-", suffix=".log")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model),
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096",
-         "--flash_attn", "True", "--n_threads", str(os.cpu_count() or 1)],
-        stdout=fd, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        command(port), stdout=fd, stderr=subprocess.STDOUT, env=os.environ | (env or {})
+    )
     os.close(fd)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"llama_cpp.server exited: {Path(log_path).read_text()[-2000:]}")
+            raise RuntimeError(f"{name} exited: {Path(log_path).read_text()[-2000:]}")
         try:
             if httpx.get(url + "/v1/models", timeout=2).status_code == 200:
                 return proc, url
         except httpx.TransportError:
             pass
-        time.sleep(0.5)
+        time.sleep(0.2)
     proc.kill()
-    raise RuntimeError(f"llama_cpp.server did not start: {Path(log_path).read_text()[-2000:]}")
+    raise RuntimeError(f"{name} did not start: {Path(log_path).read_text()[-2000:]}")
 
 
 def stop_llama_server(proc: subprocess.Popen) -> None:

@@ -38,6 +38,10 @@ class Backend(ABC):
         backend that can drop them (a server) then raises Interrupted."""
         self._stale = stale
 
+    def ask_together(self, rules: Sequence[tuple[Rule, Sequence[str]]]) -> None:
+        """The sheet's rule columns and the columns each one's record shows. A backend that
+        can ask several questions of one record at once (System One) uses it."""
+
     def stale(self) -> bool:
         check = getattr(self, "_stale", None)
         return bool(check and check())

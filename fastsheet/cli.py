@@ -19,7 +19,13 @@ from fastsheet.paths import default_cache_path
 from fastsheet.results import with_results
 from fastsheet.rules import Rule
 from fastsheet.runner import Progress, RuleRunner, default_calibration, evaluate, taught_runner
-from fastsheet.server import API_KEY_ENV, DEFAULT_CONCURRENCY, ServerSettings
+from fastsheet.server import (
+    API_KEY_ENV,
+    DEFAULT_CONCURRENCY,
+    SYSTEM_ONE,
+    SYSTEM_ONE_MODEL,
+    ServerSettings,
+)
 from fastsheet.summary import agreement, gold_values, summarize
 from fastsheet.table import load_table, save_table
 from fastsheet.workbook import RuleReport, write_workbook
@@ -50,7 +56,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--name", default="rule", help="result column name (default: rule)")
     ev.add_argument("--kind", choices=list(KINDS), default="flag")
-    ev.add_argument("--labels", metavar="A,B,C", help="the labels, for --kind label")
+    ev.add_argument(
+        "--labels",
+        metavar="A,B,C",
+        help='the labels, for --kind label; with what each means: "billing=invoices, '
+        'refunds; technical=bugs, outages; other"',
+    )
     ev.add_argument("--scale", metavar="LO-HI", default="1-5", help="for --kind score")
     ev.add_argument(
         "--where",
@@ -73,6 +84,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     srv.add_argument(
         "--server-model", metavar="NAME", help="the server's model id (default: its first)"
+    )
+    srv.add_argument(
+        "--systemone",
+        metavar="URL",
+        help="judge on a System One (Jev-compatible) server, e.g. laya-serve at "
+        "http://gpu-box:8000: each row goes once, as a JSON record, with the rule's typed "
+        f"question; an API key is read from ${API_KEY_ENV}",
+    )
+    srv.add_argument(
+        "--systemone-model",
+        metavar="NAME",
+        help=f"the System One model (default: {SYSTEM_ONE_MODEL})",
     )
     srv.add_argument(
         "--concurrency",
@@ -156,7 +179,8 @@ def rule_from_args(args: argparse.Namespace) -> Rule:
 def cmd_eval(args: argparse.Namespace) -> int:
     from fastsheet.llama_backend import LlamaBackend
     from fastsheet.models import resolve_model
-    from fastsheet.server_backend import ServerBackend
+    from fastsheet.server_backend import connect
+    from fastsheet.systemone_backend import SystemOneBackend
 
     rule = rule_from_args(args)
     frame = load_table(args.data)
@@ -171,11 +195,12 @@ def cmd_eval(args: argparse.Namespace) -> int:
     out = output_path(args, rule)
     if args.threads is not None and args.threads < 1:
         raise DataError("--threads must be at least 1.")
-    if args.server and args.model:
-        raise DataError("Give either --model (a local file) or --server, not both.")
+    if sum(bool(x) for x in (args.server, args.systemone, args.model)) > 1:
+        raise DataError("Give one of --model (a local file), --server or --systemone.")
     if args.concurrency < 1:
         raise DataError("--concurrency must be at least 1.")
-    model_path = None if args.server else resolve_model(args.model)
+    remote = args.server or args.systemone
+    model_path = None if remote else resolve_model(args.model)
     cache = (
         NoCache()
         if args.no_cache
@@ -183,9 +208,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     )
     if cache.warning:
         print(f"fastsheet: warning: {cache.warning}", file=sys.stderr)
-    if args.server:
-        settings = ServerSettings(args.server, args.server_model, args.concurrency)
-        backend: Backend = ServerBackend(settings)
+    if remote:
+        settings = (
+            ServerSettings(args.server, args.server_model, args.concurrency)
+            if args.server
+            else ServerSettings(
+                args.systemone, args.systemone_model, args.concurrency, protocol=SYSTEM_ONE
+            )
+        )
+        backend: Backend = connect(settings)
+        if isinstance(backend, SystemOneBackend):
+            backend.check()  # a wrong address, key or model: one message, before any row
         print(
             f"fastsheet: judging on the server at {settings.host} ({backend.name})", file=sys.stderr
         )

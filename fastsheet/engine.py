@@ -229,6 +229,8 @@ class Evaluator(SheetReads, Events):
         column.runner = column.decision.runner(
             frame, column.rule, self.backend, self.cache, self.excluded(), self.labels(name)
         )
+        ready = [c.runner for c in self.columns.values() if c.runner is not None]
+        self.backend.ask_together([(r.rule, r.columns) for r in ready])  # one request a row
         self.schedule.set_ready(name, column.generation, column.runner, skip)
 
     def _apply_condition(self, column: Column, keep: pl.Series, _formula: Formula) -> None:

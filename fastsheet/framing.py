@@ -12,10 +12,9 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-if TYPE_CHECKING:
-    from fastsheet.rules import Rule
+from fastsheet.question import Choice, Generate, Noul, Question, Score
 
 RECORD = "\u2063RECORD\u2063"
 
@@ -26,6 +25,15 @@ _LEAD = re.compile(
     re.IGNORECASE,
 )
 _REFERENCE = re.compile(r"\{([^{}]+)\}")
+
+
+class _Worded(Protocol):
+    text: str
+
+
+def _words(source: str | _Worded) -> str:
+    """A rule's text (rules and plain strings are both accepted)."""
+    return source if isinstance(source, str) else source.text
 
 
 class Framing(enum.Enum):
@@ -63,13 +71,13 @@ class Exchange:
         return self.follow_up if index and self.follow_up else self.user
 
 
-def statement(rule: Rule, once: bool = False) -> str:
+def statement(rule: str | _Worded, once: bool = False) -> str:
     """The rule as a statement about the record: "Flag if x is y" -> "X is y."
 
     `{column}` references become plain words ("the passage"), since the record names
     its fields; rules that do not start with a flag verb are kept as they are. `once`:
     see `in_words`."""
-    text = in_words(_LEAD.sub("", rule.text.strip(), count=1).strip(), once)
+    text = in_words(_LEAD.sub("", _words(rule).strip(), count=1).strip(), once)
     if text and text[0].islower():
         text = text[0].upper() + text[1:]
     if text and text[-1] not in ".?!":
@@ -93,7 +101,7 @@ _CLAUSE_WORD = re.compile(
 _CONTEXT = re.compile(r"^((?:according to|given|based on|in)\b[^,]+,\s*)(.*)$", re.IGNORECASE)
 
 
-def question(rule: Rule) -> str:
+def question(rule: str | _Worded) -> str:
     """The rule as a direct yes/no question: "Flag if the email is spam" -> "Is the email spam?"
 
     The auxiliary of a plain clause moves to the front ("The answer to the question is
@@ -147,19 +155,109 @@ QUESTION_SYSTEM = (
 )
 
 
-def exchange(rule: Rule, framing: Framing) -> Exchange:
-    """The system text and user turn for `rule` under `framing` (its kind words them)."""
-    from fastsheet.kinds import kind_of
+def exchange(asked: Question, framing: Framing) -> Exchange:
+    """The system text and user turn that put `asked` to a local model under `framing`."""
+    if isinstance(asked, Noul):
+        return _noul(asked, framing)
+    if isinstance(asked, Choice):
+        return _choice(asked, framing)
+    if isinstance(asked, Score):
+        return _score(asked, framing)
+    # under every framing: the rule is the instruction (e.g. a support bot's prompt)
+    # and the row is the input, so a bot's instruction gets a bot's reply
+    return Exchange(in_words(asked.instructions.strip()), RECORD)
 
-    return kind_of(rule).exchange(rule, framing)
+
+def asked_as(asked: Question, framing: Framing) -> str:
+    """How a question reaches the model, in a sentence (the formula bar's tooltip)."""
+    if isinstance(asked, Generate):
+        return "The rule is the model's instruction; each row is the input it answers."
+    if isinstance(asked, Noul) and framing is Framing.QUESTION:
+        return f"The model is asked of each row: “{question(asked.instructions)}”"
+    if isinstance(asked, Noul) and framing is not Framing.RULE:
+        return f"The model is asked: “{statement(asked.instructions)}” Is that true for the row?"
+    return f"The model judges each row against: “{asked.instructions}”"
 
 
-def legacy(rule: Rule, instruction: str) -> Exchange:
-    """The original RULE framing around a kind's instruction."""
+def _noul(asked: Noul, framing: Framing) -> Exchange:
+    text = asked.instructions
+    if framing is Framing.RULE:
+        return legacy(text, "Does the rule hold for the record? Answer Yes or No.")
+    if framing is Framing.QUESTION:
+        ask = f"{question(text)} Answer Yes or No."
+        follow_up = f"Text:\n{RECORD}\n\n{ask}"
+        return Exchange(QUESTION_SYSTEM, f"Question: {question(text)}\n\n{follow_up}", follow_up)
+    claim = statement(text)
+    if framing is Framing.FENCED:
+        return fenced(
+            f"Statement: {claim}", "Is the statement true for the text? Answer Yes or No."
+        )
+    check = "Is the statement true for the text above? Answer Yes or No."
+    follow_up = f"Text:\n{RECORD}\n\n{check}"
+    if framing is Framing.STATEMENT:
+        return Exchange(QUESTION_SYSTEM, f"Statement: {claim}\n\n{follow_up}", follow_up)
+    return Exchange(QUESTION_SYSTEM, f"{RECORD}\n\nStatement: {claim}\n{check}", follow_up)
+
+
+def listed(head: str, asked: Choice) -> str:
+    """The options as the prompt lists them: "Options: a, b, c", or, when any option is
+    described, one option a line ("- billing: invoices, refunds")."""
+    described = asked.described()
+    if not any(note for _, note in described):
+        return f"{head}: " + ", ".join(asked.options)
+    return f"{head}:" + "".join(f"\n- {o}: {n}" if n else f"\n- {o}" for o, n in described)
+
+
+def _choice(asked: Choice, framing: Framing) -> Exchange:
+    if framing is Framing.RULE:
+        return legacy(
+            asked.instructions,
+            listed("Labels", asked) + "\nAnswer with the one label that fits the record.",
+        )
+    ask = in_words(asked.instructions.strip(), once=framing is Framing.QUESTION)
+    options = listed("Options", asked)
+    if framing is Framing.FENCED:
+        return fenced(
+            f"Question: {ask}\n{options}",
+            "Which option fits the text? Answer with the option only.",
+        )
+    follow_up = f"Text:\n{RECORD}\n\nWhich option fits? Answer with the option only."
+    if framing in (Framing.STATEMENT, Framing.QUESTION):
+        return Exchange(
+            QUESTION_SYSTEM,
+            f"Question: {ask}\n{options}\n\nText:\n{RECORD}\n\n"
+            "Which option answers the question for the text above? Answer with the option only.",
+            follow_up,
+        )
+    return Exchange(
+        QUESTION_SYSTEM,
+        f"{RECORD}\n\nQuestion: {ask}\n{options}\nAnswer with the option only.",
+        follow_up,
+    )
+
+
+def _score(asked: Score, framing: Framing) -> Exchange:
+    lo, hi = asked.low, asked.high
+    if framing is Framing.RULE:
+        return legacy(
+            asked.instructions,
+            f"Rate the record on a scale from {lo} to {hi}. Answer with one whole number.",
+        )
+    ask = in_words(asked.instructions.strip(), once=framing is Framing.QUESTION)
+    scale = f"Answer with one whole number from {lo} to {hi}."
+    if framing is Framing.FENCED:
+        return fenced(f"Question: {ask}", scale)
+    if framing in (Framing.STATEMENT, Framing.QUESTION):
+        return Exchange(QUESTION_SYSTEM, f"Question: {ask}\n\nText:\n{RECORD}\n\n{scale}")
+    return Exchange(QUESTION_SYSTEM, f"{RECORD}\n\nQuestion: {ask}\n{scale}")
+
+
+def legacy(text: str, instruction: str) -> Exchange:
+    """The original RULE framing around a kind's instruction (`text`: the rule's)."""
     return Exchange(
         "You judge one data record at a time against the user's rule. "
         "Names in {braces} refer to the record's fields. Reply with the answer only.",
-        f"Rule: {rule.text}\n{instruction}\n\nRecord:\n{RECORD}",
+        f"Rule: {text}\n{instruction}\n\nRecord:\n{RECORD}",
     )
 
 

@@ -48,6 +48,7 @@ class Project:
                     "text": r.text,
                     "kind": r.kind.value,
                     "labels": list(r.labels),
+                    **({"descriptions": list(r.descriptions)} if r.descriptions else {}),
                     "scale": list(r.scale),
                     "max_tokens": r.max_tokens,
                     "extra": dict(r.extra),
@@ -111,6 +112,7 @@ def load_project(path: Path) -> Project:
                 name=item.get("name", "rule"),
                 kind=Kind(item.get("kind", "flag")),
                 labels=tuple(item.get("labels", ())),
+                descriptions=tuple(str(d) for d in item.get("descriptions", ())),
                 scale=tuple(item.get("scale", (1, 5))),  # type: ignore[arg-type]
                 max_tokens=int(item.get("max_tokens", 48)),
                 extra={str(k): str(v) for k, v in dict(item.get("extra") or {}).items()},
@@ -181,19 +183,22 @@ class AppState:
             return {}
         return data if isinstance(data, dict) else {}
 
-    def last_server(self) -> dict:
-        """The server last used (url, model, concurrency), to fill in the Model dialog.
-        Never used to connect on its own; never holds an API key."""
+    def last_server(self, protocol: str = "openai") -> dict:
+        """The server of that protocol last used (url, model, concurrency), to fill in the
+        Model dialog. Never used to connect on its own; never holds an API key."""
         try:
-            data = json.loads((self.folder / "server.json").read_text(encoding="utf-8"))
+            text = (self.folder / _server_file(protocol)).read_text(encoding="utf-8")
+            data = json.loads(text)
         except (OSError, ValueError):
             return {}
         return data if isinstance(data, dict) else {}
 
-    def remember_server(self, url: str, model: str | None, concurrency: int) -> None:
+    def remember_server(
+        self, url: str, model: str | None, concurrency: int, protocol: str = "openai"
+    ) -> None:
         entry = {"url": url, "model": model, "concurrency": concurrency}
         try:
-            (self.folder / "server.json").write_text(json.dumps(entry), encoding="utf-8")
+            (self.folder / _server_file(protocol)).write_text(json.dumps(entry), encoding="utf-8")
         except OSError as exc:
             log.warning("could not remember the server: %s", exc)
 
@@ -204,3 +209,7 @@ class AppState:
             project.path = keep
         except (OSError, FastsheetError) as exc:
             log.warning("autosave failed: %s", exc)
+
+
+def _server_file(protocol: str) -> str:
+    return "server.json" if protocol == "openai" else f"server-{protocol}.json"

@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fastsheet.framing import RECORD, Framing, exchange, fence
+from fastsheet.errors import RuleError
+from fastsheet.framing import RECORD, Exchange, Framing, exchange, fence
+from fastsheet.question import Noul
 from fastsheet.rules import Rule
 
 TEMPLATE_VERSION = "4"
@@ -21,7 +23,7 @@ DEFAULT_FRAMING = Framing.QUESTION
 RenderChat = Callable[[list[dict[str, str]]], str]
 
 # The original system text; kept for the speed benchmark's naive baselines.
-SYSTEM = exchange(Rule("x"), Framing.RULE).system
+SYSTEM = exchange(Noul("x"), Framing.RULE).system
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,17 @@ class Prompt:
         return self.prefix + self.record_text(record) + self.suffix
 
 
+def rule_exchange(rule: Rule, framing: Framing) -> Exchange:
+    """The exchange that puts the rule's typed question to a local model under `framing`."""
+    asked = rule.question()
+    if asked is None:
+        raise RuleError("A formula column is computed, never put to the model.")
+    return exchange(asked, framing)
+
+
 def messages(rule: Rule, framing: Framing, fold_system: bool = False) -> list[dict[str, str]]:
     """The chat: system, one user/assistant pair per example, then the row's user turn."""
-    ex = exchange(rule, framing)
+    ex = rule_exchange(rule, framing)
     turns: list[dict[str, str]] = []
     for i, (record, answer) in enumerate(rule.examples):
         shown = fence(record) if ex.fenced else record
@@ -61,7 +71,7 @@ def build_prompt(
     rule: Rule, render_chat: RenderChat | None, framing: Framing = DEFAULT_FRAMING
 ) -> Prompt:
     """Render the rule into a prompt split around the record."""
-    ex = exchange(rule, framing)
+    ex = rule_exchange(rule, framing)
     fenced = ex.fenced
     if render_chat is not None:
         try:

@@ -11,8 +11,9 @@ from fastsheet.errors import RuleError
 from fastsheet.formula import names
 from fastsheet.kinds import kind_of
 from fastsheet.kinds.flag import NO_WORDS, YES_WORDS, is_yes
-from fastsheet.kinds.label import parse_labels
+from fastsheet.kinds.label import labels_text, parse_label_options, parse_labels
 from fastsheet.kinds.score import parse_scale
+from fastsheet.question import Question
 
 
 class Kind(enum.Enum):
@@ -25,7 +26,8 @@ class Kind(enum.Enum):
 
 @dataclass(frozen=True)
 class Rule:
-    """A rule column. `labels` is for `label`, `scale` for `score`, `max_tokens` for `text`.
+    """A rule column. `labels` (and what each means, `descriptions`) is for `label`,
+    `scale` for `score`, `max_tokens` for `text`.
 
     `examples` are filled in by the engine from the rule's labeled rows; they are part of
     the prompt's shared prefix, and of the rule's identity."""
@@ -34,6 +36,8 @@ class Rule:
     name: str = "rule"
     kind: Kind = Kind.FLAG
     labels: tuple[str, ...] = ()
+    #: what each label means ("" where the user said nothing), or () for none at all
+    descriptions: tuple[str, ...] = ()
     scale: tuple[int, int] = (1, 5)
     max_tokens: int = 48
     extra: dict[str, str] = field(default_factory=dict)
@@ -78,6 +82,10 @@ class Rule:
         """How the model should say `value` (an example's answer)."""
         return kind_of(self).answer_text(self, value)
 
+    def question(self) -> Question | None:
+        """The typed question the rule asks of each row (None for a formula)."""
+        return kind_of(self).question(self)
+
     def candidates(self) -> tuple[str, ...]:
         """The answers the model chooses between (empty for free text)."""
         return kind_of(self).candidates(self)
@@ -101,6 +109,8 @@ __all__ = [
     "Kind",
     "Rule",
     "is_yes",
+    "labels_text",
+    "parse_label_options",
     "parse_labels",
     "parse_scale",
 ]

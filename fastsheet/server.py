@@ -25,6 +25,10 @@ logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per row at IN
 
 API_KEY_ENV = "FASTSHEET_API_KEY"
 DEFAULT_CONCURRENCY = 16
+#: the wire formats a server may speak: OpenAI-style completions, or System One (Jev)
+OPENAI, SYSTEM_ONE = "openai", "systemone"
+#: the model a System One request names when the user names none
+SYSTEM_ONE_MODEL = "jev-latest"
 
 
 class ServerError(BackendFailure):
@@ -45,6 +49,7 @@ class ServerSettings:
     concurrency: int = DEFAULT_CONCURRENCY
     timeout: float = 120.0  # seconds for one answer (a busy server queues requests)
     retries: int = 3
+    protocol: str = OPENAI  # or SYSTEM_ONE
 
     @property
     def base(self) -> str:
@@ -79,7 +84,8 @@ def _detail(response: httpx.Response) -> str:
         body = response.json()
         error = body.get("error", body) if isinstance(body, dict) else body
         message = error.get("message", error) if isinstance(error, dict) else error
-        text = str(message)
+        field = error.get("field") if isinstance(error, dict) else None
+        text = str(message) + (f" (field: {field})" if field else "")
     except ValueError:
         text = response.text
     return " ".join(text.split())[:300]

@@ -11,22 +11,21 @@ completions is asked through /v1/completions with the plain (no chat template) p
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from fastsheet.backend import Backend, Interrupted, answer_from_probs
+from fastsheet.backend import answer_from_probs
 from fastsheet.cells import Answer
-from fastsheet.framing import RECORD, Framing, exchange, fence
+from fastsheet.framing import RECORD, Framing, fence
+from fastsheet.http_backend import HttpBackend
 from fastsheet.kinds import kind_of
 from fastsheet.models import framing_for
-from fastsheet.prompts import build_prompt, messages
+from fastsheet.prompts import build_prompt, messages, rule_exchange
 from fastsheet.rules import Rule
-from fastsheet.server import Connection, ServerError, ServerSettings, list_models
+from fastsheet.server import SYSTEM_ONE, ServerError, ServerSettings, list_models
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +35,6 @@ MAX_RECORD_CHARS = 1536
 TRUNCATED = " …[truncated]"
 #: follow a branch of the candidate trie with another request above this probability
 BRANCH_MIN_P = 0.01
-POLL_S = 0.05
 
 
 @dataclass(frozen=True)
@@ -48,12 +46,12 @@ class Step:
     top: dict[str, float]
 
 
-class ServerBackend(Backend):
+class ServerBackend(HttpBackend):
     """Judges rows on an OpenAI-compatible server. Its identity is the server's model id:
     answers from a server and from a local file never share cache entries."""
 
     def __init__(self, settings: ServerSettings, framing: Framing | None = None) -> None:
-        self.settings = settings
+        super().__init__(settings)
         offered = list_models(settings)
         if settings.model and offered and settings.model not in offered:
             raise ServerError(
@@ -64,58 +62,12 @@ class ServerBackend(Backend):
             raise ServerError(f"The server at {settings.host} lists no models.", fatal=True)
         self.offered = offered
         self.name = settings.model or offered[0]
-        self.host = settings.host
         self.identity = "server:" + self.name
         self.framing = framing or framing_for(Path(self.name))
-        self.quantization = ""
         self.chat = True  # falls back to /v1/completions if the server has no chat
-        self.responses = 0  # answers received
-        self.interrupted = 0  # batches dropped in flight
-        self._conn = Connection(settings)
         log.info("using server %s, model %s, %s framing", self.host, self.name, self.framing.value)
 
-    def batch_size(self) -> int:
-        return max(1, 2 * self.settings.concurrency)
-
     # ----- judging -----------------------------------------------------------------------
-
-    def judge(self, rule: Rule, records: Sequence[str]) -> list[Answer]:
-        """Answers in order. Raises Interrupted once the work is stale (nothing returned),
-        ServerError with the answers received so far when the server fails."""
-        loop = self._conn.loop
-        task = loop.create_task(self._judge_all(rule, list(records)))
-        while not task.done():
-            loop.run_until_complete(asyncio.wait({task}, timeout=POLL_S))
-            if not task.done() and self.stale():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    loop.run_until_complete(task)
-                self.interrupted += 1
-                raise Interrupted()
-        return task.result()
-
-    async def _judge_all(self, rule: Rule, records: list[str]) -> list[Answer]:
-        gate = asyncio.Semaphore(max(1, self.settings.concurrency))
-        answers: dict[int, Answer] = {}
-
-        async def one(i: int, record: str) -> None:
-            async with gate:
-                answers[i] = await self._answer(rule, record)
-
-        tasks = [asyncio.ensure_future(one(i, r)) for i, r in enumerate(records)]
-        try:
-            await asyncio.gather(*tasks)
-        except ServerError as exc:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            exc.answered = dict(answers)
-            raise
-        except asyncio.CancelledError:
-            for task in tasks:
-                task.cancel()
-            raise
-        return [answers[i] for i in range(len(records))]
 
     async def _answer(self, rule: Rule, record: str) -> Answer:
         record = truncate(record)
@@ -163,12 +115,14 @@ class ServerBackend(Backend):
         self.responses += 1
         return completion_steps(data, logprobs, self.host), completion_text(data)
 
-    def sample(self, rule: Rule, record: str) -> Answer:
-        """One answer (the Model dialog's connection test)."""
-        return self.judge(rule, [record])[0]
 
-    def close(self) -> None:
-        self._conn.close()
+def connect(settings: ServerSettings) -> HttpBackend:
+    """The backend for the server `settings` names, by the protocol it speaks."""
+    if settings.protocol == SYSTEM_ONE:
+        from fastsheet.systemone_backend import SystemOneBackend
+
+        return SystemOneBackend(settings)
+    return ServerBackend(settings)
 
 
 # ----- prompts ---------------------------------------------------------------------------
@@ -181,7 +135,7 @@ def truncate(record: str) -> str:
 def chat_messages(rule: Rule, framing: Framing, record: str) -> list[dict[str, str]]:
     """The rule's chat (system, examples) with the row in the last user turn: the same
     turns the local backend renders through the model's template."""
-    shown = fence(record) if exchange(rule, framing).fenced else record
+    shown = fence(record) if rule_exchange(rule, framing).fenced else record
     turns = messages(rule, framing)
     last = turns[-1]
     return [*turns[:-1], {"role": last["role"], "content": last["content"].replace(RECORD, shown)}]

@@ -78,3 +78,14 @@ def llama_server():
     proc, url = start_llama_server(resolve_model(None))
     yield url
     stop_llama_server(proc)
+
+
+@pytest.fixture(scope="session")
+def laya_serve():
+    """laya-serve, a third-party System One (Jev) server, on loopback with its weight-free
+    deterministic backend; yields its URL."""
+    from bench.server import start_laya_serve, stop_llama_server
+
+    proc, url = start_laya_serve()
+    yield url
+    stop_llama_server(proc)

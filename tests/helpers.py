@@ -24,3 +24,30 @@ class CountingBackend(Backend):
 
     def close(self) -> None:
         pass
+
+
+def judged_until_stale(backend, rule, texts, responses: int, timeout: float = 120) -> object:
+    """Judge `texts` on a thread and mark the work stale once `responses` answers came in;
+    what the judging ended with (answers, or the Interrupted it raised)."""
+    import threading
+
+    from fastsheet.backend import Interrupted
+
+    stale = threading.Event()
+    backend.interrupt_when(stale.is_set)
+    outcome: list[object] = []
+
+    def judge() -> None:
+        try:
+            outcome.append(backend.judge(rule, texts))
+        except Interrupted as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=judge)
+    worker.start()
+    while backend.responses < responses and worker.is_alive():
+        stale.wait(0.01)
+    stale.set()
+    worker.join(timeout)
+    backend.interrupt_when(None)
+    return outcome[0]

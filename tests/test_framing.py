@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from fastsheet.framing import (
     RECORD,
     Framing,
+    asked_as,
     balanced_examples,
-    exchange,
     question,
     statement,
 )
-from fastsheet.prompts import build_prompt
+from fastsheet.prompts import build_prompt, rule_exchange
 from fastsheet.rules import Kind, Rule
 
 
@@ -94,7 +96,7 @@ def test_record_first_framing_puts_the_statement_after_the_record():
 
 
 def test_rule_framing_is_the_original_shape():
-    ex = exchange(Rule("x is y"), Framing.RULE)
+    ex = rule_exchange(Rule("x is y"), Framing.RULE)
     assert ex.user.startswith("Rule: x is y\nDoes the rule hold")
     assert ex.user.endswith(RECORD)
 
@@ -102,7 +104,7 @@ def test_rule_framing_is_the_original_shape():
 def test_label_framing_lists_the_options():
     rule = Rule("What is it about?", kind=Kind.LABEL, labels=("sport", "politics"))
     for framing in (Framing.STATEMENT, Framing.RECORD_FIRST, Framing.QUESTION):
-        ex = exchange(rule, framing)
+        ex = rule_exchange(rule, framing)
         assert "Options: sport, politics" in ex.user
         assert ex.user.count(RECORD) == 1
 
@@ -162,7 +164,31 @@ def test_question_framing_with_examples_asks_the_same_question_every_turn():
 
 def test_text_rules_are_the_instruction_and_the_row_is_the_input():
     rule = Rule("You are a support bot. Answer the {message}", kind=Kind.TEXT)
-    ex = exchange(rule, Framing.STATEMENT)
+    ex = rule_exchange(rule, Framing.STATEMENT)
     assert ex.system.startswith("You are a support bot. Answer the the message") is False
     assert ex.system.startswith("You are a support bot. Answer the message")
     assert ex.user == RECORD
+
+
+def test_every_prompt_is_byte_identical_to_the_golden_dump():
+    """Prompts and cache-key prefixes of every kind x framing (chat, folded, plain) are
+    what they were before rules became typed questions (tests/data/prompt_dump.json)."""
+    from tests.prompt_dump import DUMP, dump
+
+    assert json.loads(json.dumps(dump(), ensure_ascii=False)) == json.loads(DUMP.read_text())
+
+
+def test_label_descriptions_go_into_the_prompt_one_option_a_line():
+    rule = Rule(
+        "Which team handles {ticket}?",
+        kind=Kind.LABEL,
+        labels=("billing", "technical", "other"),
+        descriptions=("invoices, refunds", "bugs, outages", ""),
+    )
+    for framing in Framing:
+        user = rule_exchange(rule, framing).user
+        assert "- billing: invoices, refunds\n- technical: bugs, outages\n- other" in user
+    assert "Options:\n- billing" in rule_exchange(rule, Framing.QUESTION).user
+    plain = Rule("Which team handles {ticket}?", kind=Kind.LABEL, labels=rule.labels)
+    assert rule.identity() != plain.identity()  # descriptions change the answers' keys
+    assert asked_as(rule.question(), Framing.QUESTION).startswith("The model judges each row")

@@ -69,3 +69,27 @@ def test_one_reading_of_yes_for_gold_marks_and_examples():
         assert not is_yes(no), no
     rule = Rule("r")
     assert [rule.answer_text(v) for v in (True, "yes", False, "no")] == ["Yes", "Yes", "No", "No"]
+
+
+def test_labels_with_descriptions_parse_and_print_back():
+    from fastsheet.rules import labels_text, parse_label_options
+
+    text = "billing=invoices, refunds; technical=bugs,  outages; other"
+    labels, notes = parse_label_options(text)
+    assert labels == ("billing", "technical", "other")
+    assert notes == ("invoices, refunds", "bugs, outages", "")
+    assert labels_text(labels, notes) == "billing=invoices, refunds; technical=bugs, outages; other"
+    assert parse_label_options("spam, ham") == (("spam", "ham"), ())
+    assert labels_text(("spam", "ham"), ()) == "spam, ham"
+    with pytest.raises(RuleError):
+        parse_label_options("billing=x; ; =y")
+
+
+def test_a_label_rule_made_from_options_keeps_its_descriptions():
+    from fastsheet.kinds import kind_of
+
+    rule = kind_of("label").make("Which team?", "team", {"labels": "a=first; b"}, None)
+    assert rule.labels == ("a", "b") and rule.descriptions == ("first", "")
+    assert rule.question().jev()["criteria"] == {"a": "first", "b": None}
+    with pytest.raises(RuleError):
+        Rule("x", kind=Kind.LABEL, labels=("a", "b"), descriptions=("only one",))

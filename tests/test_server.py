@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +21,7 @@ from fastsheet.server import ServerError, ServerSettings, api_base
 from fastsheet.server_backend import ServerBackend
 from fastsheet.table import record_columns, records
 from tests.conftest import ROOT
+from tests.helpers import judged_until_stale
 
 POSITIVE = Rule("The review is positive.")
 
@@ -87,26 +87,9 @@ def test_a_cache_never_mixes_server_and_local_answers(server, default_backend, t
 def test_a_stale_batch_is_dropped_in_flight(llama_server: str):
     backend = ServerBackend(ServerSettings(llama_server, concurrency=2))
     _, texts = dev_reviews(40)
-    stale = threading.Event()
-    backend.interrupt_when(stale.is_set)
-    outcome: list[object] = []
-
-    def judge() -> None:
-        try:
-            outcome.append(backend.judge(POSITIVE, texts))
-        except Interrupted as exc:
-            outcome.append(exc)
-
-    worker = threading.Thread(target=judge)
-    worker.start()
-    while backend.responses < 2 and worker.is_alive():
-        stale.wait(0.05)
-    stale.set()
-    worker.join(120)
-    assert isinstance(outcome[0], Interrupted)
+    assert isinstance(judged_until_stale(backend, POSITIVE, texts, 2), Interrupted)
     assert backend.responses < len(texts)  # the rest were never waited for
     assert backend.interrupted == 1
-    backend.interrupt_when(None)
     assert len(backend.judge(POSITIVE, texts[:2])) == 2  # the backend is still usable
     backend.close()
 
@@ -211,4 +194,4 @@ def test_eval_on_a_server_from_the_command_line(llama_server: str, tmp_path: Pat
     assert "judging on the server at 127.0.0.1:" in capsys.readouterr().err
     both = main(["eval", str(data), "--rule", "x", "--server", llama_server, "--model", "m"])
     assert both == 2
-    assert "either --model" in capsys.readouterr().err
+    assert "Give one of --model" in capsys.readouterr().err

@@ -16,9 +16,10 @@ from PySide6.QtWidgets import (
 )
 
 from fastsheet.framing import Framing
-from fastsheet.kinds import KINDS, kind_of
+from fastsheet.framing import asked_as as framing_asked
+from fastsheet.kinds import KINDS
 from fastsheet.prompts import DEFAULT_FRAMING
-from fastsheet.rules import Rule
+from fastsheet.rules import Rule, labels_text
 from ui import theme
 
 DEBOUNCE_MS = 300
@@ -181,7 +182,7 @@ class FormulaBar(QWidget):
         else:
             self.name.setText(rule.name)
             self.kind.setCurrentText(rule.kind.value)
-            self.labels.setText(", ".join(rule.labels))
+            self.labels.setText(labels_text(rule.labels, rule.descriptions))
             self.scale.setText(f"{rule.scale[0]}-{rule.scale[1]}")
             if self.where.text() != rule.where:
                 self.where.setText(rule.where)
@@ -273,4 +274,7 @@ class FormulaBar(QWidget):
 
 def asked_as(rule: Rule, framing: Framing = DEFAULT_FRAMING) -> str:
     """How the rule reaches the model, for the formula bar's tooltip."""
-    return kind_of(rule).asked(rule, framing)
+    asked = rule.question()
+    if asked is None:
+        return "An exact formula: computed for every row from its columns, never by the model."
+    return framing_asked(asked, framing)

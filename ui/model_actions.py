@@ -8,7 +8,7 @@ from pathlib import Path
 from fastsheet.backend import Backend
 from fastsheet.errors import FastsheetError
 from fastsheet.project import Project
-from fastsheet.server import ServerSettings
+from fastsheet.server import SYSTEM_ONE, ServerSettings
 
 
 class ModelActions:
@@ -40,7 +40,8 @@ class ModelActions:
             self,
             current,
             server=state.last_server() if state else {},
-            on_server=bool(getattr(backend, "host", None)),
+            systemone=state.last_server(SYSTEM_ONE) if state else {},
+            on_server=getattr(getattr(backend, "settings", None), "protocol", None),
         )
         if dialog.exec():
             server = dialog.server_choice()
@@ -55,12 +56,12 @@ class ModelActions:
         return self._spawn(self._use_server(settings))
 
     async def _use_server(self, settings: ServerSettings) -> None:
-        from fastsheet.server_backend import ServerBackend
+        from fastsheet.server_backend import connect
 
         self.model_label.setText(f"Connecting to {settings.url}…")
         try:
             backend = await asyncio.get_running_loop().run_in_executor(
-                None, lambda: ServerBackend(settings)
+                None, lambda: connect(settings)
             )
         except FastsheetError as exc:
             self.show_error(f"{exc} The current model is still in use.")
@@ -69,7 +70,9 @@ class ModelActions:
         if self.session is None:
             backend.close()
             return
-        self.session.state.remember_server(settings.url, settings.model, settings.concurrency)
+        self.session.state.remember_server(
+            settings.url, settings.model, settings.concurrency, settings.protocol
+        )
         self._remember_local()
         self.session.set_backend(backend)
         self._show_model()
@@ -99,7 +102,8 @@ class ModelActions:
         self.model_label.setText(model_text(backend) if backend is not None else "No model")
         host = getattr(backend, "host", None)
         self.model_label.setToolTip(
-            f"Rows are sent to the inference server at {host}."
+            f"Rows are sent to the inference server at {host}; click “Use local model” to "
+            "judge on this computer again."
             if host
             else "Rows are judged on this computer."
         )
@@ -158,6 +162,8 @@ class ModelActions:
 
 def model_text(backend) -> str:
     host = getattr(backend, "host", None)
+    if getattr(getattr(backend, "settings", None), "protocol", None) == SYSTEM_ONE:
+        return f"Rows go to System One at {host} · {backend.model}"
     if host:  # llama_cpp.server names a model by its path: the file name is enough
         return f"Server {host} · {backend.name.rsplit('/', 1)[-1]}"
     quant = getattr(backend, "quantization", "")

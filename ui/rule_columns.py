@@ -103,6 +103,7 @@ class RuleColumns:
                 name=self._selected or rule.name,
                 kind=rule.kind,
                 labels=rule.labels,
+                descriptions=rule.descriptions,
                 scale=rule.scale,
                 max_tokens=rule.max_tokens,
                 where=rule.where,

@@ -1,5 +1,6 @@
 """The Model dialog: a model on this machine (models/, LM Studio, Ollama, …, or a file)
-with its thread count, or, opt-in, the team's own inference server."""
+with its thread count, or, opt-in, the team's own inference server: an OpenAI-style one
+(Server) or a System One (Jev-compatible) one."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ from fastsheet.errors import FastsheetError
 from fastsheet.llama_runtime import default_threads
 from fastsheet.models import describe
 from fastsheet.rules import Rule
-from fastsheet.server import API_KEY_ENV, DEFAULT_CONCURRENCY, ServerSettings
+from fastsheet.server import API_KEY_ENV, DEFAULT_CONCURRENCY, OPENAI, SYSTEM_ONE, ServerSettings
 
 SAMPLE_RULE = Rule("The review is positive.")
 SAMPLE_RECORD = "review: The food was wonderful and the staff were kind."
@@ -51,13 +52,14 @@ class ConnectionTest:
 
 def check_connection(settings: ServerSettings) -> ConnectionTest:
     """The server's models and one sample answer (blocking: run it off the UI thread)."""
-    from fastsheet.server_backend import ServerBackend
+    from fastsheet.server_backend import connect
 
     try:
-        backend = ServerBackend(settings)
+        backend = connect(settings)
     except FastsheetError as exc:
         return ConnectionTest(False, f"✗ {exc}")
     try:
+        offered = tuple(getattr(backend, "offered", ()) or backend.listed_models())
         start = time.perf_counter()
         answer = backend.sample(SAMPLE_RULE, SAMPLE_RECORD)
         took = time.perf_counter() - start
@@ -68,11 +70,29 @@ def check_connection(settings: ServerSettings) -> ConnectionTest:
     said = "Yes" if (answer.p or 0.0) >= 0.5 else "No"
     text = (
         f"✓ Connected to {settings.host} · using {backend.name}\n"
-        f"Models: {', '.join(backend.offered) or '(none listed)'}\n"
+        f"Models: {', '.join(offered) or '(none listed)'}\n"
         f"Sample: “{SAMPLE_RULE.text}” on “{SAMPLE_RECORD[8:]}” → {said} "
         f"(p(yes) {answer.p:.2f}) in {took:.1f} s"
     )
-    return ConnectionTest(True, text, tuple(backend.offered))
+    return ConnectionTest(True, text, offered)
+
+
+@dataclass
+class ServerTab:
+    """The fields of one server tab (Server, or System One)."""
+
+    protocol: str
+    url: QLineEdit
+    model: QComboBox
+    concurrency: QSpinBox
+    test_button: QPushButton
+    result: QLabel
+
+    def settings(self) -> ServerSettings:
+        model = self.model.currentText().strip() or None
+        return ServerSettings(
+            self.url.text().strip(), model, self.concurrency.value(), protocol=self.protocol
+        )
 
 
 class SettingsDialog(QDialog):
@@ -81,15 +101,25 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         current: Path | None = None,
         server: dict | None = None,
-        on_server: bool = False,
+        on_server: str | None = None,
+        systemone: dict | None = None,
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Model")
         self.tabs = QTabWidget()
         self.tabs.addTab(self._local_tab(current), "On this machine")
-        self.tabs.addTab(self._server_tab(server or {}), "Server")
+        self.server_tabs: dict[str, ServerTab] = {}
+        self.tabs.addTab(self._server_tab(server or {}, OPENAI), "Server")
+        self.tabs.addTab(self._server_tab(systemone or {}, SYSTEM_ONE), "System One")
         if on_server:
-            self.tabs.setCurrentIndex(1)
+            self.tabs.setCurrentIndex(1 + list(self.server_tabs).index(on_server))
+        first = self.server_tabs[OPENAI]  # the Server tab's fields, by their old names
+        self.server_url, self.server_model = first.url, first.model
+        self.concurrency, self.test_button, self.test_result = (
+            first.concurrency,
+            first.test_button,
+            first.result,
+        )
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -101,7 +131,7 @@ class SettingsDialog(QDialog):
         self.last_test: ConnectionTest | None = None
         self._relay = _Relay(self)
         self._relay.done.connect(self._tested)
-        self.resize(640, 300)
+        self.resize(720, 400)
 
     # ----- tabs ----------------------------------------------------------------------------
 
@@ -138,33 +168,49 @@ class SettingsDialog(QDialog):
         form.addRow(note)
         return page
 
-    def _server_tab(self, server: dict) -> QWidget:
+    def _server_tab(self, server: dict, protocol: str) -> QWidget:
         page = QWidget()
-        self.server_url = QLineEdit(str(server.get("url") or ""))
-        self.server_url.setPlaceholderText("http://127.0.0.1:8080  (llama-server, vLLM or Ollama)")
-        self.server_model = QComboBox()
-        self.server_model.setEditable(True)
-        self.server_model.lineEdit().setPlaceholderText("the server's first model")
+        systemone = protocol == SYSTEM_ONE
+        url = QLineEdit(str(server.get("url") or ""))
+        url.setPlaceholderText(
+            "http://gpu-box:8000  (laya-serve, or another Jev-compatible server)"
+            if systemone
+            else "http://127.0.0.1:8080  (llama-server, vLLM or Ollama)"
+        )
+        model = QComboBox()
+        model.setEditable(True)
+        model.lineEdit().setPlaceholderText(
+            "jev-latest" if systemone else "the server's first model"
+        )
         if server.get("model"):
-            self.server_model.addItem(str(server["model"]))
-        self.concurrency = QSpinBox()
-        self.concurrency.setRange(1, 256)
-        self.concurrency.setValue(int(server.get("concurrency") or DEFAULT_CONCURRENCY))
-        self.concurrency.setToolTip("Requests in flight at once; the server batches them.")
-        self.test_button = QPushButton("Test connection")
-        self.test_button.clicked.connect(self.test)
-        self.test_result = QLabel("")
-        self.test_result.setWordWrap(True)
-        self.test_result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            model.addItem(str(server["model"]))
+        concurrency = QSpinBox()
+        concurrency.setRange(1, 256)
+        concurrency.setValue(int(server.get("concurrency") or DEFAULT_CONCURRENCY))
+        concurrency.setToolTip("Requests in flight at once; the server batches them.")
+        test_button = QPushButton("Test connection")
+        result = QLabel("")
+        result.setWordWrap(True)
+        result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        tab = ServerTab(protocol, url, model, concurrency, test_button, result)
+        self.server_tabs[protocol] = tab
+        test_button.clicked.connect(lambda: self.test(tab))
         form = QFormLayout(page)
-        form.addRow("Server URL", self.server_url)
-        form.addRow("Model", self.server_model)
-        form.addRow("Concurrency", self.concurrency)
-        form.addRow(self.test_button, self.test_result)
+        form.addRow("Server URL", url)
+        form.addRow("Model", model)
+        form.addRow("Concurrency", concurrency)
+        form.addRow(test_button, result)
+        sent = (
+            "Each row is sent once, as a JSON record of the columns its rules name, with every "
+            "rule column's typed question (yes/no, choice or score); a text column needs a "
+            "local model or an OpenAI-style server."
+            if systemone
+            else "Each row is sent with the rule's prompt."
+        )
         note = QLabel(
-            "Opt-in: the rows of the open sheet are sent to this server, and to nothing else. "
-            f"An API key is read from ${API_KEY_ENV} (never saved). The status bar shows the "
-            "server while it is in use; switching back to the local model is one click."
+            f"Opt-in: the rows of the open sheet are sent to this server, and to nothing else. "
+            f"{sent} An API key is read from ${API_KEY_ENV} (never saved). The status bar shows "
+            "the server while it is in use; switching back to the local model is one click."
         )
         note.setWordWrap(True)
         note.setStyleSheet("color: palette(placeholder-text);")
@@ -182,43 +228,48 @@ class SettingsDialog(QDialog):
             self.models.setCurrentIndex(self.models.count() - 1)
 
     def server_settings(self) -> ServerSettings:
-        model = self.server_model.currentText().strip() or None
-        return ServerSettings(self.server_url.text().strip(), model, self.concurrency.value())
+        return self.server_tabs[OPENAI].settings()
 
-    def test(self) -> None:
+    def test(self, tab: ServerTab | None = None) -> None:
         """Connect, list the models and ask one sample question, off the UI thread."""
-        if not self.server_url.text().strip():
-            self.test_result.setText("Enter the server's URL first.")
+        tab = tab or self.server_tabs[OPENAI]
+        if not tab.url.text().strip():
+            tab.result.setText("Enter the server's URL first.")
             return
-        settings = self.server_settings()
-        self.test_button.setEnabled(False)
-        self.test_result.setText(f"Connecting to {self.server_url.text().strip()}…")
+        settings = tab.settings()
+        tab.test_button.setEnabled(False)
+        tab.result.setText(f"Connecting to {tab.url.text().strip()}…")
 
         def work() -> None:
             try:
                 result = check_connection(settings)
             except FastsheetError as exc:
                 result = ConnectionTest(False, f"✗ {exc}")
-            self._relay.done.emit(result)
+            self._relay.done.emit((tab, result))
 
         threading.Thread(target=work, name="fastsheet-server-test", daemon=True).start()
 
-    def _tested(self, result: ConnectionTest) -> None:
+    def _tested(self, done: tuple[ServerTab, ConnectionTest]) -> None:
+        tab, result = done
         self.last_test = result
-        self.test_button.setEnabled(True)
-        self.test_result.setText(result.text)
-        if result.ok:
-            chosen = self.server_model.currentText()
-            self.server_model.clear()
-            self.server_model.addItems(list(result.models))
+        tab.test_button.setEnabled(True)
+        tab.result.setText(result.text)
+        if result.ok and result.models:
+            chosen = tab.model.currentText()
+            tab.model.clear()
+            tab.model.addItems(list(result.models))
             if chosen:
-                self.server_model.setCurrentText(chosen)
+                tab.model.setCurrentText(chosen)
+            elif tab.protocol == SYSTEM_ONE:  # none chosen: the default model, as tested
+                tab.model.setEditText("")
 
     def server_choice(self) -> ServerSettings | None:
-        """The server to use, when the Server tab was chosen (None: a local model)."""
-        if self.tabs.currentIndex() != 1 or not self.server_url.text().strip():
+        """The server to use, when a server tab was chosen (None: a local model)."""
+        index = self.tabs.currentIndex() - 1
+        if index < 0:
             return None
-        return self.server_settings()
+        tab = list(self.server_tabs.values())[index]
+        return tab.settings() if tab.url.text().strip() else None
 
     def choice(self) -> tuple[Path, int]:
         return Path(self.models.currentData()), self.threads.value()

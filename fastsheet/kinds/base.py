@@ -18,7 +18,7 @@ import polars as pl
 
 from fastsheet.calibrate import Calibration
 from fastsheet.cells import Answer
-from fastsheet.framing import Exchange, Framing
+from fastsheet.question import Question
 
 if TYPE_CHECKING:
     from fastsheet.results import ResultColumn
@@ -93,12 +93,9 @@ class ColumnKind:
 
     # ----- asking the model --------------------------------------------------------------
 
-    def exchange(self, rule: Rule, framing: Framing) -> Exchange:
-        raise NotImplementedError
-
-    def asked(self, rule: Rule, framing: Framing) -> str:
-        """How the rule reaches the model, in a sentence (the formula bar's tooltip)."""
-        return f"The model judges each row against: “{rule.text}”"
+    def question(self, rule: Rule) -> Question | None:
+        """The typed question the rule asks of each row (None: computed, never asked)."""
+        return None
 
     def answer(self, rule: Rule, probs: Sequence[float]) -> Answer:
         """Candidate probabilities (normalised over the candidates) as an Answer."""

@@ -13,18 +13,9 @@ import polars as pl
 from fastsheet.calibrate import Calibration, Mode, calibrate_flag
 from fastsheet.cells import Answer
 from fastsheet.errors import DataError
-from fastsheet.framing import (
-    QUESTION_SYSTEM,
-    RECORD,
-    Exchange,
-    Framing,
-    fenced,
-    legacy,
-    question,
-    statement,
-)
 from fastsheet.kinds.base import FLAG_STYLE, ColumnKind
 from fastsheet.metrics import wilson
+from fastsheet.question import Noul
 
 if TYPE_CHECKING:
     from fastsheet.rules import Rule
@@ -185,32 +176,8 @@ class FlagKind(ColumnKind):
     def answer_text(self, rule: Rule, value: object) -> str:
         return "Yes" if is_yes(value) else "No"
 
-    def exchange(self, rule: Rule, framing: Framing) -> Exchange:
-        if framing is Framing.RULE:
-            return legacy(rule, "Does the rule hold for the record? Answer Yes or No.")
-        if framing is Framing.QUESTION:
-            ask = f"{question(rule)} Answer Yes or No."
-            follow_up = f"Text:\n{RECORD}\n\n{ask}"
-            return Exchange(
-                QUESTION_SYSTEM, f"Question: {question(rule)}\n\n{follow_up}", follow_up
-            )
-        claim = statement(rule)
-        if framing is Framing.FENCED:
-            return fenced(
-                f"Statement: {claim}", "Is the statement true for the text? Answer Yes or No."
-            )
-        check = "Is the statement true for the text above? Answer Yes or No."
-        follow_up = f"Text:\n{RECORD}\n\n{check}"
-        if framing is Framing.STATEMENT:
-            return Exchange(QUESTION_SYSTEM, f"Statement: {claim}\n\n{follow_up}", follow_up)
-        return Exchange(QUESTION_SYSTEM, f"{RECORD}\n\nStatement: {claim}\n{check}", follow_up)
-
-    def asked(self, rule: Rule, framing: Framing) -> str:
-        if framing is Framing.RULE:
-            return super().asked(rule, framing)
-        if framing is Framing.QUESTION:
-            return f"The model is asked of each row: “{question(rule)}”"
-        return f"The model is asked: “{statement(rule)}” Is that true for the row?"
+    def question(self, rule: Rule) -> Noul:
+        return Noul(rule.text)
 
     def answer(self, rule: Rule, probs: Sequence[float]) -> Answer:
         return Answer(value=None, p=float(probs[0]), probs=tuple(map(float, probs)))

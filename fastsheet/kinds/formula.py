@@ -13,7 +13,6 @@ from fastsheet.calibrate import Calibration
 from fastsheet.cells import Cell, CellState
 from fastsheet.errors import RuleError
 from fastsheet.formula import BOOL, DATE, NUMBER, Formula, names, parse_formula
-from fastsheet.framing import Exchange, Framing
 from fastsheet.kinds.base import VALUE_STYLE, ColumnKind
 from fastsheet.kinds.flag import breakdown_yes, flag_summary
 from fastsheet.kinds.score import ScoreSummary
@@ -138,12 +137,6 @@ class FormulaKind(ColumnKind):
         if rule.name in formula.references:
             raise RuleError(f"Formula {rule.name!r} names itself.")
         return formula
-
-    def exchange(self, rule: Rule, framing: Framing) -> Exchange:
-        raise RuleError("A formula column is computed, never put to the model.")
-
-    def asked(self, rule: Rule, framing: Framing) -> str:
-        return "An exact formula: computed for every row from its columns, never by the model."
 
     def new_result(self, rule: Rule, n: int, generation: int) -> FormulaResult:
         return FormulaResult(rule, n, generation)

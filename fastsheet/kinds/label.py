@@ -13,8 +13,8 @@ import polars as pl
 from fastsheet.calibrate import Calibration, Mode, calibrate_label
 from fastsheet.cells import Answer
 from fastsheet.errors import RuleError
-from fastsheet.framing import QUESTION_SYSTEM, RECORD, Exchange, Framing, fenced, in_words, legacy
 from fastsheet.kinds.base import CATEGORY_STYLE, ColumnKind
+from fastsheet.question import Choice
 
 if TYPE_CHECKING:
     from fastsheet.rules import Rule
@@ -36,11 +36,37 @@ class LabelSummary:
 
 
 def parse_labels(text: str) -> tuple[str, ...]:
-    """Parse a comma-separated label list."""
-    labels = tuple(part.strip() for part in text.split(",") if part.strip())
-    if not labels:
-        raise RuleError("The label set is empty: give labels as --labels A,B,C.")
-    return labels
+    """Parse a label list (see `parse_label_options`), without the descriptions."""
+    return parse_label_options(text)[0]
+
+
+def parse_label_options(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Labels and what each means: "a, b, c", or with descriptions, options separated by
+    ";" and a description after "=": "billing=invoices, refunds; technical=bugs; other".
+    Descriptions are () when none is given."""
+    if "=" in text or ";" in text:
+        parts = [part.partition("=") for part in text.split(";") if part.strip()]
+        labels = tuple(name.strip() for name, _, _ in parts)
+        notes = tuple(" ".join(note.split()) for _, _, note in parts)
+    else:
+        labels = tuple(part.strip() for part in text.split(",") if part.strip())
+        notes = ()
+    if not labels or not all(labels):
+        raise RuleError(
+            "The label set is empty or has an empty label: give labels as --labels A,B,C, "
+            'or with descriptions as --labels "billing=invoices, refunds; technical=bugs; other".'
+        )
+    return labels, notes if any(notes) else ()
+
+
+def labels_text(labels: tuple[str, ...], descriptions: tuple[str, ...]) -> str:
+    """Labels as the options field shows them (the inverse of `parse_label_options`)."""
+    if not any(descriptions):
+        return ", ".join(labels)
+    return "; ".join(
+        f"{label}={note}" if note else label
+        for label, note in zip(labels, descriptions, strict=True)
+    )
 
 
 def label_indices(series: pl.Series, labels: tuple[str, ...]) -> np.ndarray:
@@ -75,48 +101,29 @@ class LabelKind(ColumnKind):
             raise RuleError("A label rule needs at least one label, e.g. --labels spam,ham.")
         if len(set(labels)) != len(labels):
             raise RuleError(f"Labels must be distinct: {', '.join(rule.labels)}.")
-        return {"labels": labels}
+        notes = tuple(" ".join(note.split()) for note in rule.descriptions)
+        if notes and len(notes) != len(rule.labels):
+            raise RuleError("Give one description per label (empty for a label without one).")
+        if notes:
+            notes = tuple(n for n, label in zip(notes, rule.labels, strict=True) if label.strip())
+        return {"labels": labels, "descriptions": notes if any(notes) else ()}
 
     def make(self, text: str, name: str, options: Mapping[str, str], base: Rule | None) -> Rule:
         from fastsheet.rules import Rule
 
-        labels = parse_labels(options.get("labels", ""))
-        return Rule(text, name=name, kind=self.kind, labels=labels, where=options.get("where", ""))
+        labels, notes = parse_label_options(options.get("labels", ""))
+        where = options.get("where", "")
+        return Rule(text, name=name, kind=self.kind, labels=labels, descriptions=notes, where=where)
 
     def identity(self, rule: Rule) -> dict[str, object]:
-        return {"labels": list(rule.labels)}
+        notes = {"descriptions": list(rule.descriptions)} if rule.descriptions else {}
+        return {"labels": list(rule.labels)} | notes
 
     def candidates(self, rule: Rule) -> tuple[str, ...]:
         return rule.labels
 
-    def exchange(self, rule: Rule, framing: Framing) -> Exchange:
-        if framing is Framing.RULE:
-            return legacy(
-                rule,
-                "Labels: "
-                + ", ".join(rule.labels)
-                + "\nAnswer with the one label that fits the record.",
-            )
-        ask = in_words(rule.text.strip(), once=framing is Framing.QUESTION)
-        options = ", ".join(rule.labels)
-        if framing is Framing.FENCED:
-            return fenced(
-                f"Question: {ask}\nOptions: {options}",
-                "Which option fits the text? Answer with the option only.",
-            )
-        follow_up = f"Text:\n{RECORD}\n\nWhich option fits? Answer with the option only."
-        if framing in (Framing.STATEMENT, Framing.QUESTION):
-            return Exchange(
-                QUESTION_SYSTEM,
-                f"Question: {ask}\nOptions: {options}\n\nText:\n{RECORD}\n\n"
-                "Which option answers the question for the text above? Answer with the option only.",
-                follow_up,
-            )
-        return Exchange(
-            QUESTION_SYSTEM,
-            f"{RECORD}\n\nQuestion: {ask}\nOptions: {options}\nAnswer with the option only.",
-            follow_up,
-        )
+    def question(self, rule: Rule) -> Choice:
+        return Choice(rule.text, rule.labels, rule.descriptions)
 
     def content_free(self, answers: Sequence[Answer]) -> Calibration | None:
         return calibrate_label(Mode.CONTENT_FREE, np.asarray([a.probs for a in answers]))

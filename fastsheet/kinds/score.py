@@ -14,9 +14,9 @@ import numpy as np
 from fastsheet.calibrate import Calibration
 from fastsheet.cells import Answer
 from fastsheet.errors import RuleError
-from fastsheet.framing import QUESTION_SYSTEM, RECORD, Exchange, Framing, fenced, in_words, legacy
 from fastsheet.kinds.base import NUMBER_STYLE, ColumnKind
 from fastsheet.kinds.label import LOW_TOP_P, weighted
+from fastsheet.question import Score
 
 if TYPE_CHECKING:
     from fastsheet.rules import Rule
@@ -77,19 +77,8 @@ class ScoreKind(ColumnKind):
     def answer_text(self, rule: Rule, value: object) -> str:
         return str(round(float(value)))  # type: ignore[arg-type]
 
-    def exchange(self, rule: Rule, framing: Framing) -> Exchange:
-        lo, hi = rule.scale
-        if framing is Framing.RULE:
-            return legacy(
-                rule, f"Rate the record on a scale from {lo} to {hi}. Answer with one whole number."
-            )
-        ask = in_words(rule.text.strip(), once=framing is Framing.QUESTION)
-        scale = f"Answer with one whole number from {lo} to {hi}."
-        if framing is Framing.FENCED:
-            return fenced(f"Question: {ask}", scale)
-        if framing in (Framing.STATEMENT, Framing.QUESTION):
-            return Exchange(QUESTION_SYSTEM, f"Question: {ask}\n\nText:\n{RECORD}\n\n{scale}")
-        return Exchange(QUESTION_SYSTEM, f"{RECORD}\n\nQuestion: {ask}\n{scale}")
+    def question(self, rule: Rule) -> Score:
+        return Score(rule.text, *rule.scale)
 
     def answer(self, rule: Rule, probs: Sequence[float]) -> Answer:
         candidates = self.candidates(rule)

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fastsheet.errors import RuleError
-from fastsheet.framing import RECORD, Exchange, Framing, in_words
 from fastsheet.kinds.base import TEXT_STYLE, ColumnKind
+from fastsheet.question import Generate
 
 if TYPE_CHECKING:
     from fastsheet.rules import Rule
@@ -51,13 +51,8 @@ class TextKind(ColumnKind):
     def identity(self, rule: Rule) -> dict[str, object]:
         return {"max_tokens": rule.max_tokens}
 
-    def exchange(self, rule: Rule, framing: Framing) -> Exchange:
-        # under every framing: the rule is the instruction (e.g. a support bot's prompt)
-        # and the row is the input, so a bot's instruction gets a bot's reply
-        return Exchange(in_words(rule.text.strip()), RECORD)
-
-    def asked(self, rule: Rule, framing: Framing) -> str:
-        return "The rule is the model's instruction; each row is the input it answers."
+    def question(self, rule: Rule) -> Generate:
+        return Generate(rule.text, rule.max_tokens)
 
     def summarize(
         self,
