@@ -16,6 +16,7 @@ import concurrent.futures
 import contextlib
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
@@ -172,6 +173,12 @@ class Evaluator(SheetReads, Events):
         column = self.columns.get(name)
         if column is not None:
             self._recalibrate(column)
+
+    def set_yes_means(self, name: str, yes_means: str) -> None:
+        """What a flag's yes means (polarity.py): its look and words change, no model call."""
+        column = self.columns[name]
+        column.rule = column.result.rule = replace(column.rule, yes_means=yes_means)
+        self._recalibrate(column)
 
     # ----- what an edit starts again ------------------------------------------------------
 

@@ -54,6 +54,7 @@ class Project:
                     "extra": dict(r.extra),
                     "gold": r.gold,
                     "where": r.where,
+                    **({"yes_means": r.yes_means} if r.yes_means else {}),
                     "marks": {str(k): v for k, v in sorted(self.marks.get(r.name, {}).items())},
                     "threshold": self.thresholds.get(r.name),
                 }
@@ -118,6 +119,7 @@ def load_project(path: Path) -> Project:
                 extra={str(k): str(v) for k, v in dict(item.get("extra") or {}).items()},
                 gold=item.get("gold", legacy_gold if "gold" not in item else None),
                 where=str(item.get("where") or ""),
+                yes_means=str(item.get("yes_means") or ""),
             )
             marks = {int(k): v for k, v in dict(item.get("marks") or {}).items()}
             threshold = item.get("threshold")

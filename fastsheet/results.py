@@ -49,6 +49,9 @@ class ResultColumn:
         self.source = np.zeros(n, dtype=np.uint8)  # an index into SOURCES
         self.skipped = 0  # rows outside the condition
         self._dtype: pl.DataType | None = None  # the export type, once asked
+        #: the model's state where it answered, per row (float16; NaN where not kept),
+        #: allocated when the first answer that keeps one arrives
+        self.states: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.state)
@@ -66,6 +69,16 @@ class ResultColumn:
         self.state[idx] = DONE
         for row in rows:
             self.errors.pop(row, None)
+        self._keep_states(rows, answers)
+
+    def _keep_states(self, rows: Sequence[int], answers: Sequence[Answer]) -> None:
+        kept = [(row, a.state) for row, a in zip(rows, answers, strict=True) if a.state is not None]
+        if not kept:
+            return
+        if self.states is None:
+            width = len(kept[0][1])
+            self.states = np.full((len(self), width), np.nan, dtype=np.float16)
+        self.states[[row for row, _ in kept]] = np.stack([s for _, s in kept])
 
     def set_skipped(self, skip: np.ndarray) -> None:
         """Rows outside the condition (a bool mask): answered "skipped", never judged."""
@@ -103,7 +116,8 @@ class ResultColumn:
         idx = np.flatnonzero(self.state == DONE)  # the one pass over every row
         values, _ = self.decide(calibration, idx)
         exact = prioritised[idx] if prioritised is not None and len(idx) < len(self) else None
-        return self.kind.summarize(values, len(self), self.candidates, exact, self.skipped)
+        summary = self.kind.summarize(values, len(self), self.candidates, exact, self.skipped)
+        return self.kind.worded(summary, self.rule)
 
     def export_columns(self, calibration: Calibration, source: bool = False) -> list[pl.Series]:
         """NAME (the decision or value, typed), NAME_p (the probability of that answer)

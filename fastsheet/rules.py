@@ -49,6 +49,9 @@ class Rule:
     #: a formula: only rows where it is true are judged; the rest are skipped (no model
     #: call). Not part of the identity: it picks rows, it does not change an answer
     where: str = ""
+    #: a flag's yes is a "finding" (red, "flagged") or "good" (green); "": guessed from the
+    #: words (polarity.py). Not part of the identity: it changes the look, not the answers
+    yes_means: str = ""
 
     def __post_init__(self) -> None:
         if not self.text.strip():

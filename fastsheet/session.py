@@ -209,6 +209,11 @@ class Session:
         self.order[index] = new
         self.set_rule(rule)
 
+    def set_yes_means(self, name: str, yes_means: str) -> None:
+        """Whether a flag's yes is a finding or the good outcome (the look, not the answers)."""
+        self._ev().set_yes_means(name, yes_means)
+        self._autosave()
+
     def remove(self, name: str) -> None:
         self._ev().remove(name)
         self.order = [n for n in self.order if n != name]

@@ -58,7 +58,8 @@ def test_eval_flag_with_gold_writes_results_and_summary(tmp_path: Path, data: Pa
     cleared = p_yes.to_series().filter(~result["rule"])
     assert flagged.len() and cleared.len() and flagged.min() >= cleared.max()
     lines = run.stdout.splitlines()
-    assert lines[0].endswith(f"/ {len(result)} flagged ({100 * result['rule'].mean():.1f}%)")
+    # counted by the rule's own noun ("The review is positive." -> positive)
+    assert lines[0].endswith(f"/ {len(result)} positive ({100 * result['rule'].mean():.1f}%)")
     assert any(line.startswith("gold: ") and "precision" in line for line in lines)
     assert f"taught from {len(result)} labels" in run.stdout  # --gold teaches the rule
     assert "rows/s" in run.stderr

@@ -53,7 +53,7 @@ from ui.layout_memory import LayoutMemory
 from ui.marking import Marking
 from ui.model_actions import ModelActions
 from ui.navigator import Navigator
-from ui.rule_columns import RuleColumns
+from ui.rule_columns import HeaderClicks, RuleColumns
 from ui.sheet_model import SheetModel
 from ui.split_actions import SplitActions
 from ui.summary_panel import SummaryPanel
@@ -149,6 +149,7 @@ class MainWindow(
         self.table.horizontalHeader().setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.horizontalHeader().customContextMenuRequested.connect(self._header_menu)
         self.table.horizontalHeader().sectionDoubleClicked.connect(self._header_double_clicked)
+        self._header_clicks = HeaderClicks(self.table.horizontalHeader(), self._header_clicked)
         self.table.verticalScrollBar().valueChanged.connect(lambda *_: self._visible_timer.start())
         self.act_right_answer = self._table_action(
             "✔ The answer is right", "Y", lambda: self.mark_selected(right=True)

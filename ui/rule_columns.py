@@ -3,9 +3,12 @@ rule's known answers come from."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex
-from PySide6.QtWidgets import QInputDialog, QMenu
+from collections.abc import Callable
 
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt
+from PySide6.QtWidgets import QHeaderView, QInputDialog, QMenu
+
+from fastsheet import polarity
 from fastsheet.errors import FastsheetError, RuleError
 from fastsheet.kinds import kind_of
 from fastsheet.rules import Kind, Rule
@@ -152,7 +155,35 @@ class RuleColumns:
         menu = QMenu(self)
         for a in (self.act_rename, self.act_delete, self.act_left, self.act_right):
             menu.addAction(a)
+        name = self.model.column_name(col)
+        if self.session.rule(name).kind.value == "flag":
+            good = polarity.of(self.session.rule(name)).good
+            menu.addSeparator()
+            turn = menu.addAction("A yes is a finding (red)" if good else "A yes is good (green)")
+            turn.triggered.connect(lambda: self.turn_over(name))
         menu.exec(self.table.horizontalHeader().mapToGlobal(pos))
+
+    def _header_clicked(self, col: int, y: int) -> None:
+        """A click on a flag header's second line ("⚑ yes = flagged") turns over what a yes
+        means; a click on its name only selects the column."""
+        header = self.table.horizontalHeader()
+        if self.model is None or not self.model.is_rule_column(col) or y < header.height() / 2:
+            return
+        name = self.model.column_name(col)
+        if self.session.rule(name).kind.value == "flag":
+            self.turn_over(name)
+
+    def turn_over(self, name: str) -> None:
+        """A flag's yes becomes the good outcome, or a finding again (no model call)."""
+        good = polarity.of(self.session.rule(name)).good
+        self.session.set_yes_means(name, polarity.FINDING if good else polarity.GOOD)
+        if self.model is not None and self.model.has_rule(name):
+            col = self.model.rule_column_index(name)
+            self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, col, col)
+            header = self.table.horizontalHeader()
+            header.resizeSection(col, max(header.sectionSize(col), self._fit_header(col)))
+            self.table.viewport().update()
+        self._refresh_panels()
 
     def _header_double_clicked(self, col: int) -> None:
         if self.model is not None and self.model.is_rule_column(col):
@@ -171,3 +202,24 @@ class RuleColumns:
         except FastsheetError as exc:
             self.formula.show_error(str(exc))
         self._columns_changed()
+
+
+class HeaderClicks(QObject):
+    """Reports a left click on a header section with where in its height it landed (the
+    header's own signal says only which section)."""
+
+    def __init__(self, header: QHeaderView, clicked: Callable[[int, int], None]) -> None:
+        super().__init__(header)
+        self._header, self._clicked = header, clicked
+        header.viewport().installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.MouseButtonRelease
+            and event.button() == Qt.MouseButton.LeftButton
+        ):
+            pos = event.position().toPoint()
+            col = self._header.logicalIndexAt(pos.x())
+            if col >= 0:
+                self._clicked(col, pos.y())
+        return False  # the header still selects the column

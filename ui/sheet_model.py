@@ -20,9 +20,11 @@ from PySide6.QtCore import (
     Signal,
 )
 
+from fastsheet import polarity
 from fastsheet.cells import Cell, CellState
 from fastsheet.engine import Event, Update
 from fastsheet.results import DONE, ERROR
+from fastsheet.rules import Rule
 from fastsheet.session import Session
 from fastsheet.summary import disagreements
 from fastsheet.table import column_types
@@ -233,13 +235,23 @@ class SheetModel(QAbstractTableModel):
                 column = self._ev_columns().get(name)
                 kind = column.rule.kind.value if column else "rule"
                 taught = column.taught_from if column else 0
+                look = f" · {yes_line(column.rule)}" if column and kind == "flag" else ""
                 if taught >= MIN_LABELS:
-                    return f"{name}\n✦ {kind} · taught from {taught} labels"
-                return f"{name}\n✦ {kind}"
+                    return f"{name}\n✦ {kind} · taught from {taught} labels{look}"
+                return f"{name}\n✦ {kind}{look}"
             return f"{name}\n{self._types.get(name, '')}"
         if role == Qt.ItemDataRole.ToolTipRole and self.is_rule_column(section):
             rule = self.session.rule(name) if name in self._ev_columns() else None
-            return f"Rule column {name!r} ({rule.kind.value}): {rule.text}" if rule else name
+            if rule is None:
+                return name
+            tip = f"Rule column {name!r} ({rule.kind.value}): {rule.text}"
+            if rule.kind.value == "flag":
+                good = polarity.of(rule).good
+                tip += (
+                    f"\n{'A yes is the good outcome (green)' if good else 'A yes is a finding to look at (red)'}"
+                    " — click the second line of this header to turn it over."
+                )
+            return tip
         if role == RULE_ROLE and self.is_rule_column(section):
             return self.session.rule(name) if name in self._ev_columns() else None
         if role == Qt.ItemDataRole.ForegroundRole and self.is_rule_column(section):
@@ -557,3 +569,9 @@ def cell_of(index: QModelIndex) -> Cell | None:
 
 
 __all__ = ["CELL_ROLE", "FILTERS", "CellState", "SheetModel", "cell_of"]
+
+
+def yes_line(rule: Rule) -> str:
+    """How a flag header says what a yes means: "⚑ yes = flagged", "✓ yes = on-policy"."""
+    look = polarity.of(rule)
+    return f"{'✓' if look.good else '⚑'} yes = {look.noun}"

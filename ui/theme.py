@@ -9,6 +9,7 @@ import time
 
 from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QPalette
 
+from fastsheet import polarity
 from fastsheet.cells import Cell, CellState
 from fastsheet.kinds import kind_of
 from fastsheet.kinds.base import FLAG_STYLE, NUMBER_STYLE, TEXT_STYLE, VALUE_STYLE
@@ -150,9 +151,11 @@ def cell_background(cell: Cell, rule: Rule, flashing: bool = False) -> QBrush | 
     strength = 0.35 if cell.p is None else max(0.15, min(1.0, (cell.p - 0.5) * 2))
     if style in (FLAG_STYLE, VALUE_STYLE):
         flagged, cleared = flag_colors()
-        base = flagged if cell.value else cleared
-        if not cell.value:
-            strength *= 0.45  # cleared rows stay calm; flagged rows stand out
+        # the finding stands out in red: a yes, or a no where a yes is the good outcome
+        finding = bool(cell.value) != (style == FLAG_STYLE and polarity.of(rule).good)
+        base = flagged if finding else cleared
+        if not finding:
+            strength *= 0.45  # rows that pass stay calm; findings stand out
     else:
         base = QColor("#3e63dd")
     color = QColor(base)

@@ -59,7 +59,7 @@ class ColumnKind:
         "where", the condition)."""
         from fastsheet.rules import Rule
 
-        extra = {"max_tokens": base.max_tokens} if base is not None else {}
+        extra = {"max_tokens": base.max_tokens, "yes_means": base.yes_means} if base else {}
         where = options.get("where", "")
         return Rule(text, name=name, kind=self.kind, where=where, **extra)  # type: ignore[arg-type]
 
@@ -149,6 +149,10 @@ class ColumnKind:
         were judged out of the random order, e.g. visible rows, or None when all count
         alike; `skipped`: rows outside the condition, counted apart)."""
         raise NotImplementedError
+
+    def worded(self, summary: object, rule: Rule) -> object:
+        """The summary in the rule's own words (a flag counts its yes by its noun)."""
+        return summary
 
     def breakdown(self, data: pl.DataFrame, by: str) -> pl.DataFrame:
         """Per group of `by` in `data` (columns `by` and `_v`, done rows only)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -178,6 +178,13 @@ class FlagKind(ColumnKind):
 
     def question(self, rule: Rule) -> Noul:
         return Noul(rule.text)
+
+    def worded(self, summary: object, rule: Rule) -> object:
+        from fastsheet.polarity import of
+
+        if isinstance(summary, FlagSummary) and summary.word == "flagged":
+            return replace(summary, word=of(rule).noun)
+        return summary
 
     def answer(self, rule: Rule, probs: Sequence[float]) -> Answer:
         return Answer(value=None, p=float(probs[0]), probs=tuple(map(float, probs)))

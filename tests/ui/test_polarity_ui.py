@@ -1,0 +1,44 @@
+"""What a yes means, in the window: the header says it, one click on it turns it over."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, Qt
+
+from fastsheet.polarity import FINDING
+from fastsheet.project import load_project
+from tests.ui.helpers import settle, sheet_with_rule
+from ui import theme
+
+
+def test_one_click_on_the_header_turns_over_what_a_yes_means(app, reviews_csv, qtbot):
+    window, backend, loop = app
+    sheet_with_rule(window, loop, qtbot, reviews_csv, "The review is positive.")
+    model = window.model
+    col = model.rule_column_index("flag")
+    header = window.table.horizontalHeader()
+    assert "✓ yes = positive" in model.headerData(col, Qt.Orientation.Horizontal)
+    assert " / 12 positive (" in window.summary.headline.text()
+    ev = window.session.evaluator
+    yes_rows = [r for r in range(model.rowCount()) if ev.cell("flag", model.row_id(r)).value]
+    assert yes_rows, "the sample has positive reviews"
+    row = yes_rows[0]
+    green = theme.cell_background(ev.cell("flag", model.row_id(row)), window.session.rule("flag"))
+    rows_before = backend.rows
+
+    x = header.sectionViewportPosition(col) + header.sectionSize(col) // 2
+    qtbot.mouseClick(header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, 4))
+    assert window.session.rule("flag").yes_means == ""  # the name line only selects
+    qtbot.mouseClick(
+        header.viewport(), Qt.MouseButton.LeftButton, pos=QPoint(x, header.height() - 4)
+    )
+    settle(window, loop, qtbot)
+    assert window.session.rule("flag").yes_means == FINDING
+    assert "⚑ yes = flagged" in model.headerData(col, Qt.Orientation.Horizontal)
+    assert " / 12 flagged (" in window.summary.headline.text()
+    red = theme.cell_background(ev.cell("flag", model.row_id(row)), window.session.rule("flag"))
+    assert green.color().green() > green.color().red()
+    assert red.color().red() > red.color().green()
+    assert model.index(row, col).data().startswith("✔ yes")  # the value itself is unchanged
+    assert backend.rows == rows_before  # no model call
+    saved = load_project(window.session.state.autosave_path)  # kept in the project
+    assert [r.yes_means for r in saved.rules if r.name == "flag"] == [FINDING]
