@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import time
 from pathlib import Path
 
@@ -24,15 +25,18 @@ import numpy as np
 import polars as pl
 
 from bench.accuracy import DATA, Task, _gold, load_tasks
-from fastsheet.cache import NoCache
-from fastsheet.calibrate import unlabeled_flag
+from fastsheet.cache import NoCache, ResultCache
+from fastsheet.calibrate import Calibration, unlabeled_flag
 from fastsheet.head import Reducer, answer_features, balanced_accuracy, choose_head, fit_head
 from fastsheet.label_next import label_next
 from fastsheet.llama_backend import LlamaBackend
 from fastsheet.models import CATALOGUE, models_dir
+from fastsheet.paths import default_cache_path
 from fastsheet.rules import Kind
 from fastsheet.runner import RuleRunner
+from fastsheet.runner import evaluate as run_rule
 from fastsheet.table import record_columns, records
+from fastsheet.teach import teach
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -87,6 +91,43 @@ def states_for(model: str, task: Task, scored: int, pool: int, cache_dir: Path) 
     path.parent.mkdir(parents=True, exist_ok=True)
     np.savez(path, **out)
     log.info("%s / %s: %d rows in %.0f s", model, task.name, len(order), seconds)
+    return out
+
+
+def teaching(model: str, task: Task, data: dict, picks: dict[str, dict[int, list[int]]]) -> dict:
+    """Today's teaching (examples in the prompt, a threshold fitted on the labels) from the
+    same labels the head was given: balanced accuracy on the scored rows, per way of
+    choosing and per budget. Through the result cache: a second run costs no model call."""
+    frame = pl.read_csv(DATA / task.file)
+    rows, gold, n = data["rows"], data["gold"], int(data["scored"])
+    cache = ResultCache(default_cache_path())
+    backend = LlamaBackend(model_path(model))
+    out: dict = {}
+    try:
+        runner = RuleRunner(frame, task.rule, backend, cache, exclude=["gold"])
+        scored = frame[rows[:n].tolist()]
+        for select, by_budget in picks.items():
+            for budget, picked in by_budget.items():
+                labelled = rows[picked].tolist()
+                if task.rule.kind is Kind.FLAG:
+                    answers: list[object] = [bool(gold[i]) for i in picked]
+                else:
+                    answers = [task.rule.labels[int(gold[i])] for i in picked]
+                lesson = teach(task.rule, runner.records(labelled), answers, runner.judge_with)
+                result = run_rule(RuleRunner(scored, lesson.rule, backend, cache, exclude=["gold"]))
+                if task.rule.kind is Kind.FLAG:
+                    threshold = (lesson.calibration or Calibration(threshold=0.5)).threshold
+                    pred = (result.p_yes() >= threshold).astype(float)
+                else:
+                    pred, _ = result.decide(lesson.calibration or Calibration())
+                score = balanced_accuracy(np.asarray(pred, dtype=float), gold[:n])
+                out.setdefault(select, {})[str(budget)] = score
+                log.info(
+                    "%s / %s: taught from %d (%s): %.2f", model, task.name, budget, select, score
+                )
+    finally:
+        backend.close()
+        cache.close()
     return out
 
 
@@ -166,6 +207,7 @@ def curve(data: dict, flag: bool, depth: str, k: int, select: str, seed: int) ->
             "head": balanced_accuracy(pred_head[scored], y[scored]),
             "threshold": balanced_accuracy(pred_answer[scored], y[scored]),
             "learned": bool(choice is not None and choice.penalty is not None),
+            "picked": [int(i) for i in picked],
         }
     return out
 
@@ -198,15 +240,19 @@ def zero_shot(data: dict, flag: bool) -> float:
 
 def evaluate(data: dict, flag: bool, depth: str, k: int, next_too: bool) -> dict:
     draws = [curve(data, flag, depth, k, "random", s) for s in range(RANDOM_DRAWS)]
+    for draw in draws[1:]:
+        for b in BUDGETS:
+            draw[b].pop("picked")
     out = {
         "random": {
-            b: {m: float(np.mean([d[b][m] for d in draws])) for m in ("head", "threshold")}
+            str(b): {m: float(np.mean([d[b][m] for d in draws])) for m in ("head", "threshold")}
+            | {"picked": draws[0][b]["picked"]}  # the first draw's labels (teaching reuses them)
             for b in BUDGETS
         }
     }
     if next_too:
         out["next"] = {
-            b: {m: v for m, v in r.items() if m != "learned"}
+            str(b): {m: v for m, v in r.items() if m != "learned"}  # with the labels picked
             for b, r in curve(data, flag, depth, k, "next", 0).items()
         }
     return out
@@ -221,6 +267,11 @@ def main() -> None:
     parser.add_argument("--dims", default="8,16,32")
     parser.add_argument("--states-only", action="store_true")
     parser.add_argument("--tap-cost", action="store_true", help="only the tap's cost in rows/s")
+    parser.add_argument(
+        "--teaching",
+        action="store_true",
+        help="add today's teaching from the same labels to the last run's figures",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.tap_cost:
@@ -230,6 +281,20 @@ def main() -> None:
     tasks = load_tasks([t for t in args.tasks.split(",") if t] or None)
     data = {t.name: states_for(args.model, t, args.scored, args.pool, cache_dir) for t in tasks}
     if args.states_only:
+        return
+    if args.teaching:
+        run = json.loads(OUT.read_text())[args.model]
+        for task in tasks:
+            configs = run["tasks"][task.name]["configs"][run["best"]]
+            picks = {
+                select: {b: configs[select][str(b)]["picked"] for b in BUDGETS}
+                for select in ("random", "next")
+            }
+            run["tasks"][task.name]["teaching"] = teaching(args.model, task, data[task.name], picks)
+        saved = json.loads(OUT.read_text())
+        saved[args.model] = run
+        write(saved)
+        print(table(run, args.model))
         return
     dims = [int(x) for x in args.dims.split(",")]
     configs = [f"{depth}/{k}" for depth in DEPTHS for k in dims]
@@ -256,13 +321,23 @@ def main() -> None:
         "best": best,
         "tasks": results,
     }
-    OUT.write_text(json.dumps(previous, indent=1))
+    write(previous)
     print(table(previous[args.model], args.model))
+
+
+def write(results: dict) -> None:
+    """bench/learn.json, with each list of picked rows on one line."""
+    text = json.dumps(results, indent=1)
+    OUT.write_text(re.sub(r"\[\s*([-\d.,\s]*?)\s*\]", _one_line, text) + "\n")
+
+
+def _one_line(match: re.Match) -> str:
+    return "[" + ", ".join(x.strip() for x in match.group(1).split(",") if x.strip()) + "]"
 
 
 def _flag_mean(results: dict, config: str, select: str, budget: int, mode: str) -> float:
     values = [
-        r["configs"][config][select][budget][mode]
+        r["configs"][config][select][str(budget)][mode]
         for r in results.values()
         if r["flag"] and select in r["configs"][config]
     ]
@@ -270,36 +345,52 @@ def _flag_mean(results: dict, config: str, select: str, budget: int, mode: str) 
 
 
 def table(run: dict, model: str) -> str:
-    """Per task: zero-shot, the labels-only threshold and the head, random and label next."""
+    """Per task: zero-shot; at each budget, today's teaching, the labels-only threshold and
+    the head from random labels, and teaching and the head from "label next"'s labels."""
     best, results = run["best"], run["tasks"]
     head = ["| task | zero-shot |"]
     for b in BUDGETS:
-        head.append(f" {b}: threshold / head (random) | {b}: head (label next) |")
+        head.append(f" {b}, random: taught / threshold / head | {b}, label next: taught / head |")
     lines = [
         f"{model}, {run['scored']} scored rows per task, labels from {run['pool']} others; "
-        f"states: {best} (layer / dimensions)",
+        f"states: {best} (layer / dimensions); taught = today's teaching (examples in the "
+        "prompt and a fitted threshold) from the same labels (the first random draw)",
         "",
         "".join(head),
         "|---|---|" + "---|---|" * len(BUDGETS),
     ]
+
+    def taught(r: dict, select: str, b: int) -> str:
+        value = r.get("teaching", {}).get(select, {}).get(str(b))
+        return f"{value:.2f}" if value is not None else "–"
+
     for name, r in results.items():
         c = r["configs"][best]
         cells = [f"{r['zero_shot']:.2f}"]
         for b in BUDGETS:
-            rb, nb = c["random"][b], c.get("next", {}).get(b)
-            cells.append(f"{rb['threshold']:.2f} / {rb['head']:.2f}")
-            cells.append(f"{nb['head']:.2f}" if nb else "–")
+            rb, nb = c["random"][str(b)], c.get("next", {}).get(str(b))
+            cells.append(f"{taught(r, 'random', b)} / {rb['threshold']:.2f} / {rb['head']:.2f}")
+            cells.append(f"{taught(r, 'next', b)} / {nb['head']:.2f}" if nb else "–")
         kind = "" if r["flag"] else " (label)"
         lines.append(f"| {name}{kind} | " + " | ".join(cells) + " |")
-    means = [f"{np.mean([r['zero_shot'] for r in results.values() if r['flag']]):.2f}"]
+    flags = [r for r in results.values() if r["flag"]]
+    means = [f"{np.mean([r['zero_shot'] for r in flags]):.2f}"]
     for b in BUDGETS:
         means.append(
+            f"{_taught_mean(flags, 'random', b)} / "
             f"{_flag_mean(results, best, 'random', b, 'threshold'):.2f} / "
             f"{_flag_mean(results, best, 'random', b, 'head'):.2f}"
         )
-        means.append(f"{_flag_mean(results, best, 'next', b, 'head'):.2f}")
+        means.append(
+            f"{_taught_mean(flags, 'next', b)} / {_flag_mean(results, best, 'next', b, 'head'):.2f}"
+        )
     lines.append("| **flag mean** | " + " | ".join(means) + " |")
     return "\n".join(lines)
+
+
+def _taught_mean(flags: list[dict], select: str, budget: int) -> str:
+    values = [r.get("teaching", {}).get(select, {}).get(str(budget)) for r in flags]
+    return f"{np.mean(values):.2f}" if values and None not in values else "–"
 
 
 if __name__ == "__main__":

@@ -16,6 +16,8 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from fastsheet.cells import Answer
 from fastsheet.prompts import TEMPLATE_VERSION
 from fastsheet.rules import Rule
@@ -37,6 +39,10 @@ MIGRATIONS = (
     # rules with any row answered: a new rule's cache sweep is skipped without a lookup
     """
     CREATE TABLE rule_seen (prefix BLOB PRIMARY KEY) WITHOUT ROWID;
+    """,
+    # the model's state where it answered (float16), for heads learned from labels
+    """
+    ALTER TABLE answer ADD COLUMN state BLOB;
     """,
 )
 
@@ -111,11 +117,16 @@ class ResultCache:
             chunk = keys[start : start + _LOOKUP_CHUNK]
             marks = ",".join("?" * len(chunk))
             rows = db.execute(
-                f"SELECT key, value, value_kind, p, probs FROM answer WHERE key IN ({marks})",
+                f"SELECT key, value, value_kind, p, probs, state FROM answer WHERE key IN ({marks})",
                 chunk,
             ).fetchall()
-            for key, value, value_kind, p, probs in rows:
-                found[key] = Answer(_decode(value, value_kind), p, tuple(json.loads(probs)))
+            for key, value, value_kind, p, probs, state in rows:
+                found[key] = Answer(
+                    _decode(value, value_kind),
+                    p,
+                    tuple(json.loads(probs)),
+                    None if state is None else np.frombuffer(state, dtype=np.float16),
+                )
         return found
 
     def has_rule(self, prefix: bytes) -> bool:
@@ -136,6 +147,7 @@ class ResultCache:
                 a.p,
                 json.dumps(a.probs),
                 now,
+                None if a.state is None else np.asarray(a.state, dtype=np.float16).tobytes(),
             )
             for key, a in items
         ]
@@ -144,7 +156,7 @@ class ResultCache:
         db = self._db
         db.execute("BEGIN IMMEDIATE")  # another thread's connection may be writing: wait
         try:
-            db.executemany("INSERT OR REPLACE INTO answer VALUES (?, ?, ?, ?, ?, ?)", rows)
+            db.executemany("INSERT OR REPLACE INTO answer VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
             if rule is not None:
                 db.execute("INSERT OR IGNORE INTO rule_seen VALUES (?)", (_prefix_id(rule),))
         except BaseException:

@@ -32,6 +32,7 @@ from fastsheet.llama_states import FINAL, StateTap, layer_name
 from fastsheet.models import framing_for
 from fastsheet.prompts import Prompt, build_prompt
 from fastsheet.rules import Rule
+from fastsheet.state_store import kept, kept_layer
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class LlamaBackend(TextGeneration, Backend):
         prefix_slots: int = 4,
         framing: Framing | None = None,
         state_layers: Sequence[int] = (),
+        keep_states: bool = False,
     ) -> None:
         import llama_cpp
 
@@ -99,7 +101,11 @@ class LlamaBackend(TextGeneration, Backend):
         cparams.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_ENABLED
         cparams.kv_unified = True
         cparams.no_perf = True
-        #: with `state_layers`, each row's answer keeps those layers' states (llama_states.py)
+        #: with `state_layers`, each row's answer keeps those layers' states (llama_states.py);
+        #: with `keep_states`, the state_store layer's, projected as it is kept
+        self.keep_states = keep_states
+        if keep_states:
+            state_layers = [kept_layer(llama_cpp.llama_model_n_layer(self._model))]
         self.tap = self._state_tap(state_layers) if state_layers else None
         if self.tap is not None:
             cparams.cb_eval = self.tap.callback
@@ -366,6 +372,8 @@ class LlamaBackend(TextGeneration, Backend):
         ]
         if states is None:
             return answers
+        if self.keep_states:
+            states = [kept(x) for x in states]
         return [replace(a, state=x) for a, x in zip(answers, states, strict=True)]
 
     def _deep_logprobs(

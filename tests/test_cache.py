@@ -249,3 +249,24 @@ def test_the_model_thread_closes_its_connection_when_the_sheet_closes(tmp_path: 
     rows, _ = RuleRunner(FRAME, Rule("is it odd?"), FakeBackend(), cache).cached(range(len(FRAME)))
     assert sorted(rows) == list(range(len(FRAME)))
     cache.close()
+
+
+def test_answers_keep_their_state_through_the_cache_file(tmp_path):
+    import numpy as np
+
+    from fastsheet.cache import ResultCache
+    from fastsheet.cells import Answer
+
+    state = np.linspace(-3, 3, 384).astype(np.float32)
+    cache = ResultCache(tmp_path / "c.sqlite")
+    cache.put_many(
+        [(b"k1", Answer(None, 0.7, (0.7, 0.3), state)), (b"k2", Answer(None, 0.1, (0.1, 0.9)))]
+    )
+    cache.close()
+    again = ResultCache(tmp_path / "c.sqlite")
+    found = again.get_many([b"k1", b"k2"])
+    assert found[b"k2"].state is None
+    kept = found[b"k1"].state
+    assert kept.dtype == np.float16 and kept.shape == (384,)
+    assert np.allclose(kept, state, atol=2e-3)  # float16: within its precision
+    again.close()

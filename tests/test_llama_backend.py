@@ -152,3 +152,45 @@ def test_states_come_from_the_decode_that_answers(model_path, reviews: pl.DataFr
     z = Reducer.fit(states[:12], 4).transform(states[:12])
     head = fit_head(np.hstack([answer_features(np.full(12, 0.5)), z]), gold, 0.1, 1)
     assert np.mean(head.predict(np.hstack([answer_features(np.full(12, 0.5)), z])) == gold) >= 0.9
+
+
+def test_kept_states_reproduce_the_head_after_a_restart(
+    model_path, reviews: pl.DataFrame, tmp_path
+):
+    """States kept beside the answers (projected, float16) come back from the cache file in
+    a new process's runner, and a head fitted on them gives the same answers as on the
+    states the model produced."""
+    from fastsheet.cache import ResultCache
+    from fastsheet.head import Reducer, answer_features, fit_head
+    from fastsheet.llama_backend import LlamaBackend
+    from fastsheet.runner import RuleRunner
+    from fastsheet.state_store import KEPT_DIMS
+
+    rule = Rule("The review is positive.")
+    frame = reviews.select("review")
+    rows = list(range(frame.height))
+    backend = LlamaBackend(model_path, keep_states=True)
+    cache = ResultCache(tmp_path / "results.sqlite")
+    try:
+        fresh = RuleRunner(frame, rule, backend, cache).compute(rows)
+    finally:
+        cache.close()
+    restarted = ResultCache(tmp_path / "results.sqlite")
+    try:
+        hits, cached = RuleRunner(frame, rule, backend, restarted).cached(rows)
+    finally:
+        restarted.close()
+        backend.close()
+    assert hits == rows
+    before = np.stack([a.state for a in fresh]).astype(np.float64)
+    after = np.stack([a.state for a in cached]).astype(np.float64)
+    assert before.shape == (len(rows), KEPT_DIMS) and np.isfinite(after).all()
+    np.testing.assert_array_equal(before, after)  # float16 both ways: stored exactly
+    gold = gold_flags(reviews["gold"])
+
+    def predictions(states: np.ndarray, answers) -> np.ndarray:
+        p = np.asarray([a.p for a in answers])
+        x = np.hstack([answer_features(p), Reducer.fit(states, 4).transform(states)])
+        return fit_head(x, gold, 1.0, 1).predict(x)
+
+    np.testing.assert_array_equal(predictions(before, fresh), predictions(after, cached))
