@@ -65,7 +65,7 @@ def table(results: dict) -> str:
         f"Macro recall, {results['rows']} rows per task, zero-shot "
         "(argmax / content-free calibrated):",
         "",
-        "| model | task | labels only | with descriptions | change |",
+        "| model | task | labels only | with descriptions | change (calibrated) |",
         "|---|---|---|---|---|",
     ]
     for model, per_task in results["models"].items():
