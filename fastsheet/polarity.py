@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -51,6 +52,7 @@ class Polarity:
         return GOOD if self.good else FINDING
 
 
+@lru_cache(maxsize=256)  # asked for every painted cell of a flag column
 def guess(text: str) -> Polarity:
     """The polarity a rule's words suggest (a finding, counted as "flagged", unless they
     say otherwise)."""

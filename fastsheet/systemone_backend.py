@@ -15,6 +15,7 @@ import logging
 import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -46,6 +47,8 @@ class SystemOneBackend(HttpBackend):
         self.requests = 0  # POSTs sent (one per row, whatever the number of columns)
         self._together: tuple[tuple[Rule, tuple[str, ...]], ...] = ()
         self._kept: OrderedDict[tuple[str, str], Answer] = OrderedDict()
+        #: per rule (name, identity): the sheet it was worked out for, and its _group()
+        self._groups: dict[tuple[str, str], tuple[object, _Group]] = {}
         log.info("using System One server %s, model %s", self.host, self.model)
 
     def check(self) -> Answer:
@@ -66,22 +69,20 @@ class SystemOneBackend(HttpBackend):
         """The sheet's rule columns and the columns each one's record shows: those that
         read the same record are asked in one request per row."""
         self._together = tuple((rule, tuple(columns)) for rule, columns in rules)
+        self._groups = {}  # worked out again for the new sheet (and kept from growing)
 
     # ----- judging -----------------------------------------------------------------------
 
     async def _answer(self, rule: Rule, record: str) -> Answer:
-        asked = sendable(rule)
-        row = state(rule.references() or self._columns(rule), record, bool(rule.references()))
-        key = (_canonical(asked), _canonical(row))
-        if key in self._kept:
-            return self._kept.pop(key)
-        questions = {rule.name: asked}
-        for other in self._companions(rule):
-            other_asked = sendable(other, quiet=True)
-            other_key = (_canonical(other_asked), key[1]) if other_asked else None
-            if other_asked and other.name not in questions and other_key not in self._kept:
-                questions[other.name] = other_asked
-        body = {"state": row, "model": self.model, "questions": questions}
+        named, columns, group = self._group(rule)
+        shown = state(columns, record, named)
+        row = _canonical(shown)
+        mine = group[0]
+        if (mine.key, row) in self._kept:
+            return self._kept.pop((mine.key, row))
+        asked = [q for q in group if q is mine or (q.key, row) not in self._kept]
+        questions = {q.rule.name: q.question for q in asked}
+        body = {"state": shown, "model": self.model, "questions": questions}
         self.requests += 1
         try:
             data = await self._conn.post(PATH, body)
@@ -98,30 +99,37 @@ class SystemOneBackend(HttpBackend):
         answers = data.get("answers") if isinstance(data, dict) else None
         if not isinstance(answers, dict):
             raise self._malformed("a response without answers")
-        for other in self._companions(rule):
-            if other.name in questions and other.name != rule.name:
-                got = answers.get(other.name)
-                if isinstance(got, Mapping):
-                    with contextlib.suppress(ServerError):  # its column asks again later
-                        kept = (_canonical(questions[other.name]), key[1])
-                        self._keep(kept, read(other, got, self.host))
+        for q in asked[1:]:
+            got = answers.get(q.rule.name)
+            if isinstance(got, Mapping):
+                with contextlib.suppress(ServerError):  # its column asks again later
+                    self._keep((q.key, row), read(q.rule, got, self.host))
         got = answers.get(rule.name)
         if not isinstance(got, Mapping):
             raise self._malformed(f"no answer to the question {rule.name!r}")
         return read(rule, got, self.host)
 
-    def _columns(self, rule: Rule) -> tuple[str, ...]:
-        return next((cols for r, cols in self._together if r.name == rule.name), ())
-
-    def _companions(self, rule: Rule) -> list[Rule]:
-        """The other rule columns that read the same record as `rule`."""
-        mine = tuple(rule.references() or self._columns(rule))
+    def _group(self, rule: Rule) -> _Group:
+        """Whether the rule names its columns, the columns of its record, and the questions
+        asked of that record: the rule's first, then the other columns reading the same
+        record. Worked out once per rule and sheet, not per row."""
+        together = self._together
+        ident = (rule.name, rule.identity())
+        cached = self._groups.get(ident)
+        if cached is not None and cached[0] is together:
+            return cached[1]
         named = bool(rule.references())
-        return [
-            r
-            for r, cols in self._together
-            if r.name != rule.name and cols == mine and bool(r.references()) == named and mine
-        ]
+        columns = tuple(rule.references()) or next(
+            (cols for r, cols in together if r.name == rule.name), ()
+        )
+        group = [_Asked(rule, sendable(rule))]
+        for other, cols in together:
+            if other.name == rule.name or not columns or cols != columns:
+                continue
+            if bool(other.references()) == named and (question := sendable(other, quiet=True)):
+                group.append(_Asked(other, question))
+        self._groups[ident] = (together, (named, columns, group))
+        return named, columns, group
 
     def _keep(self, key: tuple[str, str], answer: Answer) -> None:
         self._kept[key] = answer
@@ -134,6 +142,22 @@ class SystemOneBackend(HttpBackend):
             "the Jev API (POST /v1/systemone).",
             fatal=True,
         )
+
+
+_Group = tuple[bool, tuple[str, ...], list["_Asked"]]
+
+
+@dataclass(frozen=True)
+class _Asked:
+    """A rule column's question as sent, and its canonical text (what kept answers are
+    keyed by, with the row's state)."""
+
+    rule: Rule
+    question: dict[str, object]
+    key: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", _canonical(self.question))
 
 
 def _canonical(value: object) -> str:
