@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fastsheet import polarity
 from fastsheet.encoding import file_note
 from fastsheet.engine import ColumnEvent, Event
 from fastsheet.errors import FastsheetError
@@ -521,6 +522,7 @@ class MainWindow(
             column.calibration,
             labels[rows] if labels is not None else None,
             column.taught_from,
+            good=polarity.of(column.rule).good,
         )
 
     # ----- clipboard and navigation ----------------------------------------------------------

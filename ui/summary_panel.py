@@ -179,22 +179,30 @@ class SummaryPanel(QWidget):
         calibration: Calibration | None,
         labels: np.ndarray | None = None,
         taught_from: int = 0,
+        good: bool = False,
     ) -> None:
-        """The flag column's score histogram and threshold; hidden for other kinds."""
+        """The flag column's score histogram and threshold; hidden for other kinds
+        (`good`: a yes is the good outcome, drawn green)."""
         visible = p is not None and calibration is not None
         for widget in (self.histogram, self.threshold_text):
             widget.setVisible(visible)
         self.threshold_reset.setVisible(visible and calibration.mode is Mode.MANUAL)
         if not visible:
             return
-        self.histogram.set_scores(p, calibration.threshold, labels)
+        self.histogram.set_scores(p, calibration.threshold, labels, good)
         source = THRESHOLD_SOURCES.get(calibration.mode, calibration.mode.value)
         if calibration.mode is Mode.GOLD and taught_from:
             source = f"fitted on {taught_from} labels"
         known = labels is not None and bool((~np.isnan(labels)).any())
         self.threshold_text.setText(
             f"Flag when p(yes) ≥ {calibration.threshold:.3g} ({source}). Drag the line to "
-            "change it." + (" Circles: rows you labeled yes (red) or no (green)." if known else "")
+            "change it."
+            + (
+                f" Circles: rows you labeled yes ({'green' if good else 'red'}) or no "
+                f"({'red' if good else 'green'})."
+                if known
+                else ""
+            )
         )
 
     def show_gold(self, agreement: GoldAgreement | None) -> None:

@@ -40,12 +40,22 @@ class ThresholdHistogram(QWidget):
         self._counts = np.zeros(BINS, dtype=int)
         self._labeled: tuple[np.ndarray, np.ndarray] | None = None  # (yes counts, no counts)
         self._threshold = 0.5
+        self._good = False  # a yes is the good outcome: yes green, no red
         self._dragging = False
 
     # ----- data ---------------------------------------------------------------------------
 
-    def set_scores(self, p: np.ndarray, threshold: float, labels: np.ndarray | None = None) -> None:
-        """p(yes) of the done rows; `labels` (1/0/NaN per row of `p`) marks known answers."""
+    @property
+    def good(self) -> bool:
+        """Whether a yes is drawn as the good outcome (green)."""
+        return self._good
+
+    def set_scores(
+        self, p: np.ndarray, threshold: float, labels: np.ndarray | None = None, good: bool = False
+    ) -> None:
+        """p(yes) of the done rows; `labels` (1/0/NaN per row of `p`) marks known answers;
+        `good`: a yes is the good outcome (green, the finding red), as the column shows it."""
+        self._good = good
         x = np.clip(_logit(p), -LIMIT, LIMIT) if len(p) else np.empty(0)
         edges = np.linspace(-LIMIT, LIMIT, BINS + 1)
         self._counts = np.histogram(x, bins=edges)[0]
@@ -91,20 +101,21 @@ class ThresholdHistogram(QWidget):
         peak = max(1, int(self._counts.max()) if len(self._counts) else 1)
         width = plot.width() / BINS
         flagged, cleared = theme.flag_colors()
+        yes_colour, no_colour = (cleared, flagged) if self._good else (flagged, cleared)
         for i, count in enumerate(self._counts):
             if not count:
                 continue
             h = plot.height() * count / peak
             left = plot.left() + i * width
             centre_p = self._p_of(left + width / 2)
-            color = QColor(flagged if centre_p >= self._threshold else cleared)
+            color = QColor(yes_colour if centre_p >= self._threshold else no_colour)
             color.setAlphaF(0.75)
             painter.fillRect(QRectF(left + 1, plot.bottom() - h, width - 2, h), color)
         if self._labeled is not None:
             yes, no = self._labeled
             for i in range(BINS):
                 cx = plot.left() + (i + 0.5) * width
-                for count, colour, offset in ((yes, flagged, -3), (no, cleared, 3)):
+                for count, colour, offset in ((yes, yes_colour, -3), (no, no_colour, 3)):
                     if count[i]:
                         painter.setPen(QPen(QColor(colour).darker(140), 2))
                         painter.drawEllipse(QPointF(cx + offset, plot.top() + 5), 2.5, 2.5)

@@ -18,6 +18,7 @@ def test_one_click_on_the_header_turns_over_what_a_yes_means(app, reviews_csv, q
     header = window.table.horizontalHeader()
     assert "✓ yes = positive" in model.headerData(col, Qt.Orientation.Horizontal)
     assert " / 12 positive (" in window.summary.headline.text()
+    assert window.summary.histogram.good  # the histogram's yes side is green too
     ev = window.session.evaluator
     yes_rows = [r for r in range(model.rowCount()) if ev.cell("flag", model.row_id(r)).value]
     assert yes_rows, "the sample has positive reviews"
@@ -35,6 +36,7 @@ def test_one_click_on_the_header_turns_over_what_a_yes_means(app, reviews_csv, q
     assert window.session.rule("flag").yes_means == FINDING
     assert "⚑ yes = flagged" in model.headerData(col, Qt.Orientation.Horizontal)
     assert " / 12 flagged (" in window.summary.headline.text()
+    assert not window.summary.histogram.good
     red = theme.cell_background(ev.cell("flag", model.row_id(row)), window.session.rule("flag"))
     assert green.color().green() > green.color().red()
     assert red.color().red() > red.color().green()
