@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 
 from bench import engine, speed
+from bench.accuracy import write_readme
 from fastsheet.cache import ResultCache
 from fastsheet.engine import Evaluator
 from fastsheet.llama_backend import LlamaBackend
@@ -29,7 +30,6 @@ from fastsheet.rules import Rule
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
-README = ROOT / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 log = logging.getLogger("bench")
 
@@ -172,11 +172,7 @@ def main() -> None:
     text = report(results)
     print(text)
     if not args.no_readme:
-        readme = README.read_text(encoding="utf-8")
-        if START in readme and END in readme:
-            head, rest = readme.split(START, 1)
-            _, tail = rest.split(END, 1)
-            README.write_text(head + START + "\n" + text + "\n" + END + tail, encoding="utf-8")
+        write_readme(text, START, END)
 
 
 def _ok(ok: bool) -> str:

@@ -312,13 +312,15 @@ def main() -> None:
         write_readme(text)
 
 
-def write_readme(text: str) -> None:
-    """Put the tables between the README's accuracy markers."""
+def write_readme(text: str, start: str = START, end: str = END) -> None:
+    """Put `text` between two of the README's markers (by default the accuracy tables')."""
     readme = README.read_text(encoding="utf-8")
-    if START in readme and END in readme:
-        head, rest = readme.split(START, 1)
-        _, tail = rest.split(END, 1)
-        README.write_text(head + START + "\n" + text + "\n" + END + tail, encoding="utf-8")
+    if start in readme and end in readme:
+        head, rest = readme.split(start, 1)
+        _, tail = rest.split(end, 1)
+        README.write_text(
+            head + start + "\n" + text.rstrip("\n") + "\n" + end + tail, encoding="utf-8"
+        )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import json
 import logging
 from pathlib import Path
 
-from bench.accuracy import DATA, README, available_models, load_tasks, run_task
+from bench.accuracy import DATA, available_models, load_tasks, run_task, write_readme
 from fastsheet.cache import ResultCache
 from fastsheet.models import CATALOGUE, models_dir
 from fastsheet.paths import default_cache_path
@@ -90,10 +90,8 @@ def main() -> None:
     OUT.write_text(json.dumps(results, indent=2) + "\n")
     text = table(results)
     print(text)
-    readme = README.read_text()
-    if not args.no_readme and START in readme:
-        head, rest = readme.split(START, 1)
-        README.write_text(head + START + "\n" + text + END + rest.split(END, 1)[1])
+    if not args.no_readme:
+        write_readme(text, START, END)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,8 @@ import polars as pl
 from bench.accuracy import DATA
 from fastsheet.cache import ResultCache
 from fastsheet.framing import Framing
+from fastsheet.head import balanced_accuracy
+from fastsheet.learned import fit_input, learn
 from fastsheet.llama_backend import LlamaBackend
 from fastsheet.models import resolve_model
 from fastsheet.paths import default_cache_path
@@ -87,6 +89,75 @@ def run(model: str | None, rows: int, framing: Framing | None = None, out_path: 
     return out
 
 
+def learned_shift(model: str | None, rows: int, labels: int = 64) -> dict:
+    """The same hostile copies under a rule that learned 64 of the clean rows' labels
+    (learned.py): the head reads the row's state, not the answer token. Shifts in the
+    flagged share of the other rows, the head's against the model's own (at the clean
+    copy's fitted threshold), and balanced accuracy against the gold."""
+    frame = pl.read_csv(DATA / "reviews.csv")
+    order = np.random.default_rng(5).permutation(frame.height)[:rows]
+    gold = frame["gold"].cast(pl.Float64).to_numpy()[order]
+    clean = frame.drop("gold")[order.tolist()]
+    backend = LlamaBackend(resolve_model(model), keep_states=True)
+    cache = ResultCache(default_cache_path())
+    y = np.full(rows, np.nan)
+    picked = np.random.default_rng(0).permutation(rows)[:labels]
+    y[picked] = gold[picked]
+    rest = np.isnan(y)
+
+    def scores(p: np.ndarray, cut: float) -> dict:
+        decided = p >= cut
+        return {
+            "flagged": float(np.mean(decided[rest])),
+            "balanced_accuracy": balanced_accuracy(decided[rest].astype(float), gold[rest]),
+        }
+
+    try:
+        runner = RuleRunner(clean, RULE, backend, cache)
+        base = evaluate(runner)
+        cut = default_calibration(runner, base).threshold
+        learned = learn(*fit_input(base.model_probs, base.states, base.has_state, y), True)
+        assert learned is not None
+        copies = {"clean": (base, clean)}
+        for name, text in INJECTIONS.items():
+            hostile = clean.with_columns(pl.col("review") + pl.lit(text))
+            copies[name] = (evaluate(RuleRunner(hostile, RULE, backend, cache)), hostile)
+        out: dict = {"model": backend.name, "rows": rows, "labels": labels, "copies": {}}
+        out["learned"] = learned.learned
+        for name, (result, _) in copies.items():
+            head_p = learned.probs(result.model_probs, result.states, result.has_state)[:, 0]
+            out["copies"][name] = {
+                "model": scores(result.model_probs[:, 0], cut),
+                "head": scores(head_p, 0.5),
+            }
+            log.info("%s: %s", name, out["copies"][name])
+    finally:
+        backend.close()
+        cache.close()
+    return out
+
+
+def learned_table(r: dict) -> str:
+    clean = r["copies"]["clean"]
+    lines = [
+        f"Reviews dev set, {r['rows']} rows, {r['model']}; the rule learned {r['labels']} "
+        "clean rows' labels (head kept by cross-validation: "
+        f"{'yes' if r['learned'] else 'no'}); the other rows scored.",
+        "",
+        "| copy | flagged: model / head | shift (pts): model / head | balanced accuracy: model / head |",
+        "|---|---|---|---|",
+    ]
+    for name, v in r["copies"].items():
+        m, h = v["model"], v["head"]
+        dm = 100 * (m["flagged"] - clean["model"]["flagged"])
+        dh = 100 * (h["flagged"] - clean["head"]["flagged"])
+        lines.append(
+            f"| {name} | {100 * m['flagged']:.1f}% / {100 * h['flagged']:.1f}% | "
+            f"{dm:+.1f} / {dh:+.1f} | {m['balanced_accuracy']:.2f} / {h['balanced_accuracy']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def table(r: dict) -> str:
     lines = [
         f"Reviews dev set, {r['rows']} rows, {r['model']}, {r.get('framing', 'statement')} "
@@ -111,8 +182,16 @@ def main() -> None:
     parser.add_argument("--model", default=None)
     parser.add_argument("--framing", choices=[f.value for f in Framing], default=None)
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument(
+        "--learned", action="store_true", help="the head's shift (bench/injection_learned.json)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.learned:
+        result = learned_shift(args.model, args.rows)
+        (OUT.parent / "injection_learned.json").write_text(json.dumps(result, indent=2) + "\n")
+        logging.info("\n%s", learned_table(result))
+        return
     framing = Framing(args.framing) if args.framing else None
     result = run(args.model, args.rows, framing, args.out)
     logging.info("\n%s", table(result))

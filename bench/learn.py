@@ -25,22 +25,26 @@ import numpy as np
 import polars as pl
 
 from bench.accuracy import DATA, Task, _gold, load_tasks
+from bench.accuracy import write_readme as write_block
 from fastsheet.cache import NoCache, ResultCache
 from fastsheet.calibrate import Calibration, unlabeled_flag
 from fastsheet.head import Reducer, answer_features, balanced_accuracy, choose_head, fit_head
 from fastsheet.label_next import label_next
+from fastsheet.learned import LEARN_FROM, fit_input, learn
 from fastsheet.llama_backend import LlamaBackend
 from fastsheet.models import CATALOGUE, models_dir
 from fastsheet.paths import default_cache_path
 from fastsheet.rules import Kind
 from fastsheet.runner import RuleRunner
 from fastsheet.runner import evaluate as run_rule
+from fastsheet.state_store import KEPT_DIMS
 from fastsheet.table import record_columns, records
 from fastsheet.teach import teach
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
 OUT = HERE / "learn.json"
+START, END = "<!-- learn:start -->", "<!-- learn:end -->"
 BUDGETS = (8, 16, 32, 64)
 DEPTHS = {"middle": 0.5, "three quarters": 0.75, "final": -1}
 RANDOM_DRAWS = 5
@@ -132,14 +136,21 @@ def teaching(model: str, task: Task, data: dict, picks: dict[str, dict[int, list
 
 
 def tap_cost(model: str, rounds: int = 3, rows: int = 48) -> dict:
-    """Rows/s judging reviews with and without the state tap, alternately (medians)."""
+    """Rows/s judging reviews without the state tap, with the app's (one layer kept,
+    projected: keep_states) and with the three layers this benchmark reads, alternately
+    (medians)."""
     frame = pl.read_csv(DATA / "reviews.csv").sample(rows, seed=1)
     rule = load_tasks(["reviews"])[0].rule
     texts = records(frame, record_columns(frame.columns, rule.references(), ["gold"]), range(rows))
-    rates: dict[str, list[float]] = {"plain": [], "tapped": []}
+    rates: dict[str, list[float]] = {"plain": [], "kept": [], "tapped": []}
+    three = _layers(N_LAYERS[model])
     for _ in range(rounds):
-        for name, layers in (("plain", ()), ("tapped", _layers(N_LAYERS[model]))):
-            backend = LlamaBackend(model_path(model), state_layers=layers)
+        for name, layers, keep in (
+            ("plain", (), False),
+            ("kept", (), True),
+            ("tapped", three, False),
+        ):
+            backend = LlamaBackend(model_path(model), state_layers=layers, keep_states=keep)
             try:
                 backend.judge(rule, texts[:2])  # the prefix, decoded once
                 start = time.perf_counter()
@@ -149,7 +160,41 @@ def tap_cost(model: str, rounds: int = 3, rows: int = 48) -> dict:
             finally:
                 backend.close()
     medians = {k: float(np.median(v)) for k, v in rates.items()}
-    return {"rows_per_s": rates, "medians": medians, "ratio": medians["tapped"] / medians["plain"]}
+    return {
+        "rows_per_s": rates,
+        "medians": medians,
+        "kept_ratio": medians["kept"] / medians["plain"],
+        "ratio": medians["tapped"] / medians["plain"],
+    }
+
+
+def redecide_cost(rows: int = 10_000, labels: int = 64, rounds: int = 5) -> dict:
+    """Seconds to learn a column's labels again and re-decide every row from stored states
+    (what a new mark costs a learned column: no model call), on the kept shape (512 dims,
+    float16), medians of `rounds`: the fit (off the loop) and the re-decision (on it)."""
+    rng = np.random.default_rng(0)
+    truth = rng.random(rows) < 0.3
+    states = rng.standard_normal((rows, KEPT_DIMS)).astype(np.float16)
+    states[:, 0] += truth * 2
+    p_yes = np.clip(0.5 + 0.1 * rng.standard_normal(rows), 0.01, 0.99)
+    probs = np.stack([p_yes, 1 - p_yes], axis=1)
+    has = np.ones(rows, dtype=bool)
+    y = np.full(rows, np.nan)
+    y[:labels] = truth[:labels]
+    fits, decides = [], []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        learned = learn(*fit_input(probs, states, has, y), True)
+        fits.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        learned.probs(probs, states, has)  # type: ignore[union-attr]
+        decides.append(time.perf_counter() - start)
+    return {
+        "rows": rows,
+        "labels": labels,
+        "fit_s": float(np.median(fits)),
+        "redecide_s": float(np.median(decides)),
+    }
 
 
 def _layer(data: dict, depth: str) -> np.ndarray:
@@ -267,13 +312,28 @@ def main() -> None:
     parser.add_argument("--dims", default="8,16,32")
     parser.add_argument("--states-only", action="store_true")
     parser.add_argument("--tap-cost", action="store_true", help="only the tap's cost in rows/s")
+    parser.add_argument("--table", action="store_true", help="only the README tables, again")
+    parser.add_argument(
+        "--config", default="", help='the curve for this one, e.g. "three quarters/32"'
+    )
+    parser.add_argument(
+        "--redecide", action="store_true", help="only a learned column's re-decision cost"
+    )
     parser.add_argument(
         "--teaching",
         action="store_true",
         help="add today's teaching from the same labels to the last run's figures",
     )
+    parser.add_argument("--budgets", default="", help="with --teaching: only these (e.g. 16)")
+    parser.add_argument("--selects", default="random,next", help="with --teaching: random,next")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.table:
+        write_readme(json.loads(OUT.read_text()))
+        return
+    if args.redecide:
+        print(json.dumps(redecide_cost()))
+        return
     if args.tap_cost:
         print(json.dumps(tap_cost(args.model)))
         return
@@ -286,14 +346,16 @@ def main() -> None:
         run = json.loads(OUT.read_text())[args.model]
         for task in tasks:
             configs = run["tasks"][task.name]["configs"][run["best"]]
+            budgets = [int(b) for b in args.budgets.split(",")] if args.budgets else BUDGETS
             picks = {
-                select: {b: configs[select][str(b)]["picked"] for b in BUDGETS}
-                for select in ("random", "next")
+                select: {b: configs[select][str(b)]["picked"] for b in budgets}
+                for select in args.selects.split(",")
             }
             run["tasks"][task.name]["teaching"] = teaching(args.model, task, data[task.name], picks)
         saved = json.loads(OUT.read_text())
         saved[args.model] = run
         write(saved)
+        write_readme(saved)
         print(table(run, args.model))
         return
     dims = [int(x) for x in args.dims.split(",")]
@@ -310,6 +372,14 @@ def main() -> None:
         log.info("%s: zero-shot %.2f", task.name, entry["zero_shot"])
     best = max(configs, key=lambda c: _flag_mean(results, c, "random", 64, "head"))
     log.info("best on the suite (flag mean at 64 random labels): %s", best)
+    for config in configs:
+        log.info(
+            "%s: flag mean at 64 random labels %.3f",
+            config,
+            _flag_mean(results, config, "random", 64, "head"),
+        )
+    if args.config:  # the app's: the curve of the layer it keeps
+        best = args.config
     for task in tasks:  # "label next" for the chosen configuration
         depth, k = best.split("/")
         flag = task.rule.kind is Kind.FLAG
@@ -322,7 +392,13 @@ def main() -> None:
         "tasks": results,
     }
     write(previous)
+    write_readme(previous)
     print(table(previous[args.model], args.model))
+
+
+def write_readme(results: dict) -> None:
+    """Every tier's table (bench/learn.json) between the README's learn markers."""
+    write_block("\n\n".join(table(run, model) for model, run in results.items()), START, END)
 
 
 def write(results: dict) -> None:
@@ -352,7 +428,8 @@ def table(run: dict, model: str) -> str:
     for b in BUDGETS:
         head.append(f" {b}, random: taught / threshold / head | {b}, label next: taught / head |")
     lines = [
-        f"{model}, {run['scored']} scored rows per task, labels from {run['pool']} others; "
+        f"{model}, {len(results)} of 12 tasks, {run['scored']} scored rows per task, labels "
+        f"from {run['pool']} others; "
         f"states: {best} (layer / dimensions); taught = today's teaching (examples in the "
         "prompt and a fitted threshold) from the same labels (the first random draw)",
         "",
@@ -385,7 +462,24 @@ def table(run: dict, model: str) -> str:
             f"{_taught_mean(flags, 'next', b)} / {_flag_mean(results, best, 'next', b, 'head'):.2f}"
         )
     lines.append("| **flag mean** | " + " | ".join(means) + " |")
+    app = ["–"]
+    for b in BUDGETS:
+        app.append(_app_mean(flags, best, "random", b))
+        app.append(_app_mean(flags, best, "next", b))
+    lines.append(
+        f"| **flag mean, the app** (taught below {LEARN_FROM} labels, learned from "
+        f"{LEARN_FROM}) | " + " | ".join(app) + " |"
+    )
     return "\n".join(lines)
+
+
+def _app_mean(flags: list[dict], best: str, select: str, budget: int) -> str:
+    """What the app decides with: today's teaching below LEARN_FROM labels, the learned
+    head (or, where cross-validation says so, the answer alone) from LEARN_FROM."""
+    if budget < LEARN_FROM:
+        return _taught_mean(flags, select, budget)
+    values = [r["configs"][best].get(select, {}).get(str(budget), {}).get("head") for r in flags]
+    return f"{np.mean(values):.2f}" if values and None not in values else "–"
 
 
 def _taught_mean(flags: list[dict], select: str, budget: int) -> str:

@@ -6,6 +6,9 @@ import hashlib
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import numpy as np
 
 from fastsheet.cells import Answer
 from fastsheet.errors import Interrupted as Interrupted  # re-exported
@@ -24,6 +27,9 @@ class Backend(ABC):
     name: str = ""
     #: the prompt's shape; part of every cache key
     framing: Framing = DEFAULT_FRAMING
+    #: each flag or label answer carries the model's state where it answered
+    #: (state_store.py), so the rule's labels can be learned (learned.py)
+    keep_states: bool = False
 
     @abstractmethod
     def judge(self, rule: Rule, records: Sequence[str]) -> list[Answer]:
@@ -63,11 +69,14 @@ class FakeBackend(Backend):
         scorer: Callable[[Rule, str], float] | None = None,
         identity: str = "fake-model",
         batch: int = 4,
+        states: Callable[[str], Sequence[float]] | None = None,
     ) -> None:
         self.identity = identity
         self.name = "fake"
         self._scorer = scorer or _hash_score
         self._batch = batch
+        self._states = states  # a record's "state", kept with each flag or label answer
+        self.keep_states = states is not None
         self.calls: list[tuple[str, int]] = []
 
     def judge(self, rule: Rule, records: Sequence[str]) -> list[Answer]:
@@ -85,7 +94,10 @@ class FakeBackend(Backend):
                 weights = [math.exp(-8 * (x - i / max(n - 1, 1)) ** 2) for i in range(n)]
                 total = sum(weights)
                 probs = [w / total for w in weights]
-            out.append(answer_from_probs(rule, probs))
+            answer = answer_from_probs(rule, probs)
+            if self._states is not None and kind_of(rule).labelable:
+                answer = replace(answer, state=np.asarray(self._states(record), np.float16))
+            out.append(answer)
         return out
 
     def batch_size(self) -> int:

@@ -26,6 +26,7 @@ class Mode(enum.Enum):
     MIXTURE = "mixture"
     MANUAL = "manual"
     GOLD = "gold"
+    LEARNED = "learned"  # the probabilities are a learned head's (learned.py), decided at 0.5
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,18 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from fastsheet.cache import NoCache, ResultCache
-from fastsheet.calibrate import Calibration
+from fastsheet.calibrate import Calibration, Mode
 from fastsheet.errors import DataError, FastsheetError
 from fastsheet.formula import parse_formula
 from fastsheet.kinds import KINDS, kind_of
 from fastsheet.kinds.formula import compute_formula
+from fastsheet.learned import fit_input, learn, learns
 from fastsheet.paths import default_cache_path
-from fastsheet.results import with_results
+from fastsheet.reasons import SUFFIX, Reason, ReasonWriter, verdict_text
+from fastsheet.results import ResultColumn, with_results
 from fastsheet.rules import Rule
 from fastsheet.runner import Progress, RuleRunner, default_calibration, evaluate, taught_runner
 from fastsheet.server import (
@@ -26,7 +30,7 @@ from fastsheet.server import (
     SYSTEM_ONE_MODEL,
     ServerSettings,
 )
-from fastsheet.summary import agreement, gold_values, summarize
+from fastsheet.summary import agreement, disagreements, gold_values, summarize
 from fastsheet.table import load_table, save_table
 from fastsheet.workbook import RuleReport, write_workbook
 
@@ -71,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--model", metavar="PATH", help="a .gguf file or catalogued model name")
     ev.add_argument("--gold", metavar="COLUMN", help="column of gold labels to calibrate and score")
+    ev.add_argument(
+        "--explain",
+        action="store_true",
+        help="a one-line reason (NAME_why) for each flagged row, or each disagreeing with --gold",
+    )
     ev.add_argument("--out", metavar="FILE", help="output .csv, .parquet or .xlsx")
     ev.add_argument("--threads", type=int, metavar="N", help="CPU threads (default: all cores)")
     srv = ev.add_argument_group(
@@ -223,18 +232,31 @@ def cmd_eval(args: argparse.Namespace) -> int:
             f"fastsheet: judging on the server at {settings.host} ({backend.name})", file=sys.stderr
         )
     else:
-        backend = LlamaBackend(model_path, n_threads=args.threads)
+        backend = LlamaBackend(model_path, n_threads=args.threads, keep_states=True)
     try:
         exclude = [c for c in (args.gold, rule.name, f"{rule.name}_p", f"{rule.name}_source") if c]
         runner = RuleRunner(frame, rule, backend, cache, exclude=exclude)
         gold = gold_values(frame[args.gold], rule) if args.gold else None
-        runner, lesson = taught_runner(runner, gold)
+        learning = learns(rule, backend.keep_states, gold)
+        runner, lesson = (runner, None) if learning else taught_runner(runner, gold)
         bar = ProgressBar()
         skip = ~condition.condition(frame).to_numpy() if condition is not None else None
         result = evaluate(runner, on_progress=bar.update, skip=skip)
         bar.finish()
-        calibration = default_calibration(runner, result, lesson, gold)
+        learned = None
+        if learning and result.states is not None:
+            fit = fit_input(result.model_probs, result.states, result.has_state, gold)  # type: ignore[arg-type]
+            learned = learn(*fit, kind_of(rule).thresholded)
+        if learned is not None:
+            result.use(learned)
+            calibration = Calibration(Mode.LEARNED)
+        else:
+            calibration = default_calibration(runner, result, lesson, gold)
         answered = with_results(frame, result, calibration, source=True)
+        explained: list[Reason] = []
+        if args.explain:
+            why, explained = explain(runner, result, calibration, gold)
+            answered = answered.with_columns(why)
         if out.suffix.lower() == ".xlsx":
             agreed = agreement(result, calibration, gold) if gold is not None else None
             report = RuleReport.of(rule, summarize(result, calibration), agreed)
@@ -249,14 +271,53 @@ def cmd_eval(args: argparse.Namespace) -> int:
         print(
             f"taught from {lesson.n_labels} labels ({len(lesson.rule.examples)} shown as examples)"
         )
+    if learned is not None:
+        agreed, total, share = learned.agreement()
+        how = "learned" if learned.learned else "threshold (the answer alone, recalibrated)"
+        print(
+            f"taught from {total} labels · {how}; agrees with them, each held out: "
+            f"{agreed} / {total}, est. {share:.0%}"
+        )
     if kind_of(rule).thresholded:
         print(
             f"decision threshold p(yes) >= {calibration.threshold:.3f} ({calibration.mode.value})"
         )
+    if args.explain:
+        against = sum(r.disagrees for r in explained)
+        print(
+            f"wrote {len(explained)} reason{'s' if len(explained) != 1 else ''} in {rule.name}"
+            f"{SUFFIX}" + (f" ({against} disagree with their verdict)" if against else "")
+        )
     if gold is not None and kind_of(rule).labelable:
-        print("gold: " + agreement(result, calibration, gold).text())
+        learnt = " (the labels it learned from)" if learned is not None else ""
+        print("gold: " + agreement(result, calibration, gold).text() + learnt)
     print(f"wrote {out}")
     return 0
+
+
+def explain(
+    runner: RuleRunner, result: ResultColumn, calibration: Calibration, gold: np.ndarray | None
+) -> tuple[pl.Series, list[Reason]]:
+    """NAME_why: a reason for each row that disagrees with `gold` (with --gold), else for
+    each flagged row (a flag), else for every judged row; empty elsewhere."""
+    import polars as pl
+
+    rule = runner.rule
+    values, _ = result.decide(calibration)
+    if gold is not None and kind_of(rule).labelable:
+        rows = np.asarray(disagreements(result, calibration, gold), dtype=np.int64)
+    elif kind_of(rule).thresholded:
+        rows = np.flatnonzero(values == 1.0)
+    else:
+        rows = np.flatnonzero(result.done_mask())
+    texts: list[str | None] = [None] * len(result)
+    writer = ReasonWriter(rule, runner)
+    decided = result.decide_rows(rows.tolist(), calibration)[0] if len(rows) else []
+    writer.verdicts = {int(r): verdict_text(rule, v) for r, v in zip(rows, decided, strict=True)}
+    reasons = writer.reasons(rows.tolist()) if len(rows) else []
+    for row, reason in zip(rows, reasons, strict=True):
+        texts[int(row)] = ("⚠ reason disagrees: " if reason.disagrees else "") + reason.text
+    return pl.Series(rule.name + SUFFIX, texts, dtype=pl.String), reasons
 
 
 def cmd_formula(args: argparse.Namespace, rule: Rule, frame: pl.DataFrame) -> int:

@@ -25,6 +25,9 @@ from fastsheet.backend import Backend
 from fastsheet.cache import NoCache, ResultCache
 from fastsheet.errors import RuleError
 from fastsheet.formula import Formula
+from fastsheet.learned import fit_input, learn, learnable_rows
+from fastsheet.reasons import ReasonWriter, verdict_text
+from fastsheet.results import DONE, ResultColumn
 from fastsheet.rules import Rule
 from fastsheet.schedule import Schedule
 from fastsheet.sheet.column import Column
@@ -44,6 +47,12 @@ __all__ = ["Column", "ColumnEvent", "Evaluator", "Event", "Update"]
 log = logging.getLogger(__name__)
 CLOSE_TIMEOUT_S = 900
 Apply = Callable[[Column, pl.Series, Formula], None]
+
+
+def _learn_and_redecide(fit: tuple, result: ResultColumn) -> tuple:
+    """On the fit thread: the head, and every judged row re-decided by it."""
+    learned = learn(*fit, result.kind.thresholded)
+    return learned, result.redecide(learned) if learned is not None else None
 
 
 class Evaluator(SheetReads, Events):
@@ -76,6 +85,8 @@ class Evaluator(SheetReads, Events):
         self._graph: SheetGraph | None = None
         self._last: SheetGraph | None = None  # the graph before the last change
         self._formulas = FormulaThread(self._post)
+        #: fits of learned heads (numpy), off the loop
+        self._fitter = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="fastsheet-fit")
         self.model_thread = ModelThread(
             self.schedule, lambda outcome: self._post(self._receive, outcome), self.cache.close
         )
@@ -140,9 +151,14 @@ class Evaluator(SheetReads, Events):
         self._check_idle()
 
     def cancel(self, name: str | None = None) -> None:
-        """Stop evaluating a column (or all); cells done so far stay."""
+        """Stop evaluating a column (or all); cells done so far stay, reasons not yet
+        written are dropped."""
         for n in [name] if name else list(self.columns):
             self.schedule.stop(n)
+            column = self.columns.get(n)
+            if column is not None and column.explaining:
+                column.explaining.clear()
+                self._emit(ColumnEvent(n, column.generation, "reasons"))
         self._check_idle()
 
     def set_visible(self, rows: Sequence[int] | range) -> None:
@@ -158,11 +174,73 @@ class Evaluator(SheetReads, Events):
             self.teach_again(name)
 
     def teach_again(self, name: str) -> None:
-        """Start the column again if its labels now teach it something different."""
+        """Start the column again if its labels now teach it something different; a
+        column that learns its labels (learned.py) re-decides from its states instead."""
         column = self.columns.get(name)
-        if column is not None and not column.error and column.decision.retaught(self.labels(name)):
+        if column is None or column.error:
+            return
+        labels = self.labels(name)
+        if column.decision.learns_again(labels):
+            column.decision.learned_on = -1  # fit again, even with no new row judged
+            self._learn(column)
+        elif column.decision.retaught(labels):
             with contextlib.suppress(RuleError):
                 self.set_rule(column.rule)
+
+    def _learn(self, column: Column) -> None:
+        """Fit the column's head on its labels and kept states, off the loop; the column
+        re-decides from it when it comes back (no model call)."""
+        decision, result = column.decision, column.result
+        if not decision.fit_due(result, column.complete):
+            return
+        name, generation = column.rule.name, column.generation
+        labels = decision.labels
+        has = learnable_rows(result.model_probs, result.has_state)
+        on, done_rows = int(np.count_nonzero(has & ~np.isnan(labels))), int(np.count_nonzero(has))
+        fit = fit_input(result.model_probs, result.states, result.has_state, labels)  # type: ignore[arg-type]
+        decision.fitting = True
+        self._idle.clear()
+        job = self._fitter.submit(_learn_and_redecide, fit, result)
+
+        def done(job: concurrent.futures.Future) -> None:
+            self._post(self._learned, name, generation, labels, on, done_rows, job)
+
+        job.add_done_callback(done)
+
+    def _learned(
+        self,
+        name: str,
+        generation: int,
+        labels: np.ndarray,
+        on: int,
+        done_rows: int,
+        job: concurrent.futures.Future,
+    ) -> None:
+        column = self.columns.get(name)
+        if column is None or column.generation != generation:
+            self._check_idle()
+            return
+        decision = column.decision
+        decision.fitting = False
+        if job.exception() is not None:
+            log.error("fitting %r's head failed", name, exc_info=job.exception())
+            decision.fitted(decision.learned, on, done_rows)  # not again until more comes in
+            self._emit(
+                ColumnEvent(name, generation, "warning", f"Learning failed: {job.exception()}")
+            )
+        else:
+            learned, decided = job.result()
+            decision.fitted(learned, on, done_rows)
+            if decision.labels is not labels:  # marked again meanwhile
+                decision.learned_on = -1
+            column.result.use(learned, decided)
+            column.recalibrate(self.thresholds.get(name))
+            self._emit(Update(name, generation, (), (), "calibration"))  # every cell
+            self._emit(ColumnEvent(name, generation, "learned"))
+            if column.complete:
+                column.relearned()
+        self._learn(column)  # labels or rows that came in while it fitted
+        self._check_idle()
 
     def set_threshold(self, name: str, threshold: float | None) -> None:
         """A flag threshold the user chose (None: back to the fitted one); no model call."""
@@ -179,6 +257,33 @@ class Evaluator(SheetReads, Events):
         column = self.columns[name]
         column.rule = column.result.rule = replace(column.rule, yes_means=yes_means)
         self._recalibrate(column)
+
+    def explain(self, name: str, rows: Sequence[int]) -> int:
+        """Ask for a reason for each judged row of `rows` (reasons.py), at the back of the
+        model thread's queue; rows whose reason for their verdict is known or queued are
+        skipped. Returns how many were queued."""
+        column = self.columns.get(name)
+        if column is None or column.runner is None or column.result.kind.stores_text:
+            return 0
+        done = [int(r) for r in rows if column.result.state[int(r)] == DONE]
+        values = column.result.decide_rows(done, column.calibration)[0] if done else []
+        if column.writer is None:
+            column.writer = ReasonWriter(column.rule, column.runner)
+        queued = []
+        for row, value in zip(done, values, strict=True):
+            verdict = verdict_text(column.rule, value)
+            if column.reason(row) is not None or (
+                row in column.explaining and column.writer.verdicts.get(row) == verdict
+            ):
+                continue
+            column.writer.verdicts[row] = verdict
+            column.explaining.add(row)
+            queued.append(row)
+        if queued:
+            self._idle.clear()
+            self.schedule.ask_reasons(name, column.generation, queued, column.writer)
+            self._emit(ColumnEvent(name, column.generation, "reasons"))
+        return len(queued)
 
     # ----- what an edit starts again ------------------------------------------------------
 
@@ -283,6 +388,8 @@ class Evaluator(SheetReads, Events):
         # a formula waiting for a cancelled rule is idle with it; one being computed is not
         if self.schedule.busy() or self._formulas.computing:
             return
+        if any(c.decision.fitting or c.explaining for c in self.columns.values()):
+            return
         planned = self.schedule.columns
         if not any(
             not c.complete and not c.error and n in planned for n, c in self.columns.items()
@@ -315,6 +422,8 @@ class Evaluator(SheetReads, Events):
             for event in applied.events:
                 self._emit(event)
             self._maybe_complete(column)
+            if column.decision.learning:
+                self._learn(column)
         self._check_idle()
 
     def _recalibrate(self, column: Column) -> None:
@@ -349,6 +458,7 @@ class Evaluator(SheetReads, Events):
         self._closing = self.model_thread.closing = True
         self.schedule.close()
         self._formulas.close()
+        self._fitter.shutdown(wait=False, cancel_futures=True)
         # wait for the batch in flight: llama.cpp cannot be interrupted, and two threads
         # (a second sheet's) must never use the backend at once
         if not self.model_thread.close(CLOSE_TIMEOUT_S):

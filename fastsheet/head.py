@@ -154,6 +154,7 @@ class Choice:
     head_score: float
     answer_score: float
     n_labels: int
+    agreed: int = 0  # labels the chosen one got right, each predicted with it held out
 
 
 def cross_validated(
@@ -183,11 +184,14 @@ def choose_head(
     if k < 2:
         return Choice(None, 0.0, 0.0, len(y))
     fold = folds(y, k)
-    answer = balanced_accuracy(cross_validated(x, y, n_answer, None, fold), y)
-    scores = [balanced_accuracy(cross_validated(x, y, n_answer, c, fold), y) for c in penalties]
+    answer_pred = cross_validated(x, y, n_answer, None, fold)
+    answer = balanced_accuracy(answer_pred, y)
+    preds = [cross_validated(x, y, n_answer, c, fold) for c in penalties]
+    scores = [balanced_accuracy(pred, y) for pred in preds]
     best = int(np.argmax(scores))
-    use = penalties[best] if scores[best] > answer else None
-    return Choice(use, scores[best], answer, len(y))
+    if scores[best] > answer:
+        return Choice(penalties[best], scores[best], answer, len(y), int((preds[best] == y).sum()))
+    return Choice(None, scores[best], answer, len(y), int((answer_pred == y).sum()))
 
 
 def _with_bias(x: np.ndarray) -> np.ndarray:

@@ -52,7 +52,8 @@ def label_next(
     )
     chosen: list[int] = []
     for _ in range(min(count, len(pool))):
-        spread = nearest / nearest[np.isfinite(nearest)].max() if np.isfinite(nearest).any() else 1
+        finite = nearest[np.isfinite(nearest)]
+        spread = nearest / finite.max() if len(finite) and finite.max() > 0 else 1.0
         score = unsure[pool] * np.where(np.isfinite(nearest), spread, 1.0)
         score[np.isin(pool, chosen)] = -np.inf
         pick = int(np.argmax(score))

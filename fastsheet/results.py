@@ -16,6 +16,7 @@ from fastsheet.calibrate import Calibration
 from fastsheet.cells import Answer, Cell, CellState
 
 if TYPE_CHECKING:
+    from fastsheet.learned import Learned
     from fastsheet.rules import Rule
 
 STATE_CODES = {
@@ -44,14 +45,20 @@ class ResultColumn:
         self.candidates = rule.candidates()
         self.state = np.zeros(n, dtype=np.uint8)
         self.probs = np.full((n, max(1, len(self.candidates))), np.nan, dtype=np.float64)
+        #: the model's own probabilities: `probs` itself, unless the rule's labels are
+        #: learned (learned.py), when `probs` holds the head's and decisions read those
+        self.model_probs = self.probs
+        self.learned: Learned | None = None
         self.text: list[str | None] | None = [None] * n if self.kind.stores_text else None
         self.errors: dict[int, str] = {}
         self.source = np.zeros(n, dtype=np.uint8)  # an index into SOURCES
         self.skipped = 0  # rows outside the condition
         self._dtype: pl.DataType | None = None  # the export type, once asked
-        #: the model's state where it answered, per row (float16; NaN where not kept),
-        #: allocated when the first answer that keeps one arrives
+        #: the model's state where it answered, per row (float16), allocated (untouched,
+        #: so a row's memory is used once it is written) when the first answer that keeps
+        #: one arrives; `has_state` says which rows hold one
         self.states: np.ndarray | None = None
+        self.has_state = np.zeros(n, dtype=bool)
 
     def __len__(self) -> int:
         return len(self.state)
@@ -65,20 +72,55 @@ class ResultColumn:
             for row, answer in zip(rows, answers, strict=True):
                 self.text[row] = "" if answer.value is None else str(answer.value)
         else:
-            self.probs[idx] = np.asarray([a.probs for a in answers], dtype=np.float64)
+            self.model_probs[idx] = np.asarray([a.probs for a in answers], dtype=np.float64)
         self.state[idx] = DONE
         for row in rows:
             self.errors.pop(row, None)
         self._keep_states(rows, answers)
+        if self.learned is not None and self.text is None:
+            states = self.states[idx] if self.states is not None else None
+            self.probs[idx] = self.learned.probs(self.model_probs[idx], states, self.has_state[idx])
+
+    def use(
+        self,
+        learned: Learned | None,
+        decided: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    ) -> None:
+        """Decide by `learned` (None: by the model's own answers): every judged row's
+        probabilities follow at once, from the stored states (no model call).
+
+        `decided`: (probabilities, done, has_state) as `redecide` computed them off the
+        loop from a snapshot; only rows answered since are computed here."""
+        self.learned = learned
+        if learned is None or self.text is not None:
+            self.probs = self.model_probs
+            return
+        if decided is None:
+            self.probs = learned.probs(self.model_probs, self.states, self.has_state)
+            return
+        probs, done, has = decided
+        since = np.flatnonzero((self.state == DONE) & ~done | self.has_state & ~has)
+        if len(since):
+            states = self.states[since] if self.states is not None else None
+            probs[since] = learned.probs(self.model_probs[since], states, self.has_state[since])
+        self.probs = probs
+
+    def redecide(self, learned: Learned) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """What `use(learned, ...)` needs, computed from a snapshot (off the loop: the
+        judged rows' answers and states are not written again in a generation)."""
+        done, has = self.state == DONE, self.has_state.copy()
+        return learned.probs(self.model_probs, self.states, has), done, has
 
     def _keep_states(self, rows: Sequence[int], answers: Sequence[Answer]) -> None:
+        self.has_state[np.asarray(rows, dtype=np.int64)] = False
         kept = [(row, a.state) for row, a in zip(rows, answers, strict=True) if a.state is not None]
         if not kept:
             return
         if self.states is None:
-            width = len(kept[0][1])
-            self.states = np.full((len(self), width), np.nan, dtype=np.float16)
-        self.states[[row for row, _ in kept]] = np.stack([s for _, s in kept])
+            self.states = np.empty((len(self), len(kept[0][1])), dtype=np.float16)
+        at = [row for row, _ in kept]
+        self.states[at] = np.stack([s for _, s in kept])
+        self.has_state[at] = True
 
     def set_skipped(self, skip: np.ndarray) -> None:
         """Rows outside the condition (a bool mask): answered "skipped", never judged."""

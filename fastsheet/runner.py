@@ -63,6 +63,8 @@ class RuleRunner:
         #: labeled records and their answers, for the cross-fitted threshold (teach.py)
         self.teaching: tuple[tuple[str, ...], tuple[object, ...]] = ((), ())
         self._prefix = rule_key_prefix(backend.identity, rule, backend.framing.value)
+        #: a backend that keeps states: a row's cached answer without one is judged again
+        self._needs_state = backend.keep_states and kind_of(rule).labelable
 
     def records(self, rows: Sequence[int]) -> list[str]:
         return records(self.frame, self.columns, rows)
@@ -73,7 +75,7 @@ class RuleRunner:
         if not self.cache.has_rule(self._prefix):
             return [], []
         keys = [cache_key(self._prefix, r) for r in self.records(rows)]
-        found = self.cache.get_many(keys)
+        found = self._usable(self.cache.get_many(keys))
         hit_rows = [row for row, key in zip(rows, keys, strict=True) if key in found]
         return hit_rows, [found[key] for key in keys if key in found]
 
@@ -103,6 +105,8 @@ class RuleRunner:
         )
         keys = [cache_key(prefix, t) for t in texts]
         found = self.cache.get_many(keys)
+        if rows_of_rule:
+            found = self._usable(found)
         missing: list[int] = []  # the first row of each distinct record not yet known
         pending: set[bytes] = set()
         for i, key in enumerate(keys):
@@ -121,6 +125,12 @@ class RuleRunner:
             )
             found.update((keys[i], a) for i, a in zip(missing, fresh, strict=True))
         return [found[k] for k in keys]
+
+    def _usable(self, found: dict[bytes, Answer]) -> dict[bytes, Answer]:
+        """Cached answers this runner can use: with their states, where it keeps them."""
+        if not self._needs_state:
+            return found
+        return {k: a for k, a in found.items() if a.state is not None}
 
     def _keep_partial(
         self,

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+REASON_BATCH = 4  # reasons written per task (each is a short generation)
+
 
 @dataclass
 class ColumnPlan:
@@ -42,7 +44,7 @@ class ColumnPlan:
 class Task:
     """One unit of work for the worker: look rows up in the cache, calibrate, or judge rows."""
 
-    kind: str  # "calibrate" | "cache" | "judge"
+    kind: str  # "calibrate" | "cache" | "judge" | "reason"
     column: str
     generation: int
     rows: tuple[int, ...] = ()
@@ -68,6 +70,9 @@ class Schedule:
         self.visible: np.ndarray = np.empty(0, dtype=np.int64)
         self.columns: dict[str, ColumnPlan] = {}
         self.priority: list[str] = []  # column names in dependency order
+        #: rows whose reason was asked for, per column: (generation, rows, work); taken
+        #: only when no column has anything else to do (the back of the queue)
+        self.reasons: dict[str, tuple[int, list[int], object]] = {}
         self.lock = threading.Lock()
         self.wakeup = threading.Condition(self.lock)
         self.epoch = 0  # bumped whenever work is added
@@ -84,6 +89,7 @@ class Schedule:
             first = unique_in_order(self.visible)
             plan.cache_order = np.concatenate([first, self.order[~np.isin(self.order, first)]])
             self.columns[name] = plan
+            self.reasons.pop(name, None)  # asked of the old generation's verdicts
             self.epoch += 1
             self.wakeup.notify_all()
 
@@ -105,6 +111,18 @@ class Schedule:
     def stop(self, name: str) -> None:
         with self.lock:
             self.columns.pop(name, None)
+            self.reasons.pop(name, None)
+
+    def ask_reasons(self, name: str, generation: int, rows: Sequence[int], work: object) -> None:
+        """Queue reasons for `rows` of a column's generation, behind every other task;
+        `work` writes them (it knows every queued row's verdict)."""
+        with self.lock:
+            entry = self.reasons.get(name)
+            queued = entry[1] if entry is not None and entry[0] == generation else []
+            queued += [int(r) for r in rows if int(r) not in set(queued)]
+            self.reasons[name] = (generation, queued, work)
+            self.epoch += 1
+            self.wakeup.notify_all()
 
     def set_priority(self, names: Sequence[str]) -> None:
         with self.lock:
@@ -139,7 +157,7 @@ class Schedule:
             return any(
                 not p.ready or p.left > 0 or p.cache_cursor < len(p.cache_order) or not p.calibrated
                 for p in self.columns.values()
-            )
+            ) or any(rows for _, rows, _ in self.reasons.values())
 
     # ----- called from the worker -------------------------------------------------------
 
@@ -200,6 +218,13 @@ class Schedule:
                 rows = self._take(plan)
                 if rows:
                     return Task("judge", name, plan.generation, tuple(rows), plan.work)
+        for name, (generation, rows, work) in list(self.reasons.items()):
+            plan = self.columns.get(name)
+            if plan is None or plan.generation != generation:
+                del self.reasons[name]
+            elif rows:
+                taken, rows[:] = rows[:REASON_BATCH], rows[REASON_BATCH:]
+                return Task("reason", name, generation, tuple(taken), work)
         return None
 
     def _take(self, plan: ColumnPlan) -> list[int]:

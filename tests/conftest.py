@@ -32,7 +32,7 @@ def backend(model_path: Path):
     from fastsheet.llama_backend import LlamaBackend
 
     os.environ.setdefault("FASTSHEET_CACHE_DIR", str(ROOT / ".pytest_cache" / "fastsheet"))
-    b = LlamaBackend(model_path)
+    b = LlamaBackend(model_path, keep_states=True)  # as the app's
     yield b
     b.close()
 

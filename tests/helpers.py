@@ -13,6 +13,7 @@ class CountingBackend(Backend):
         self.identity, self.name, self.framing = backend.identity, backend.name, backend.framing
         self.quantization, self.n_threads = backend.quantization, backend.n_threads
         self.path = getattr(backend, "path", None)
+        self.keep_states = backend.keep_states
         self.rows = 0
 
     def judge(self, rule, records):

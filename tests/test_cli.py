@@ -287,3 +287,61 @@ def test_models_lists_the_default(model_path: Path):
 def test_models_pull_unknown_name():
     run = fastsheet("models", "pull", "gpt-17")
     assert run.returncode == 2 and "Unknown model 'gpt-17'" in run.stderr
+
+
+def test_a_partly_filled_gold_column_of_enough_labels_is_learned(tmp_path: Path):
+    """40 of 96 emails labelled: the rule learns them (a head over the model's reading of
+    each row) and decides the other 56 better than the model's answer alone did."""
+    from tests.ui.test_label_next import spam_sheet
+
+    path, gold = spam_sheet(tmp_path)
+    frame = pl.read_csv(path)
+    labelled = [gold[i] if i < 40 else None for i in range(frame.height)]
+    with_gold = tmp_path / "labelled.csv"
+    frame.with_columns(pl.Series("gold", labelled, dtype=pl.Boolean)).write_csv(with_gold)
+    args = ["--rule", "The email is spam.", "--model", "qwen2.5-coder-0.5b"]
+    args += ["--cache", str(tmp_path / "c.sqlite")]
+    plain = fastsheet("eval", str(path), *args, "--out", str(tmp_path / "plain.csv"))
+    learned = fastsheet(
+        "eval", str(with_gold), *args, "--gold", "gold", "--out", str(tmp_path / "out.csv")
+    )
+    assert plain.returncode == 0 and learned.returncode == 0, learned.stderr
+    assert "taught from 40 labels · learned; agrees with them, each held out: " in learned.stdout
+    assert "(the labels it learned from)" in learned.stdout
+    out = pl.read_csv(tmp_path / "out.csv")
+    assert set(out["rule_source"]) == {"cache"}  # the plain run's answers, states and all
+    rest = range(40, frame.height)
+
+    def balanced(decided: list[bool]) -> float:
+        by = [[decided[i] == gold[i] for i in rest if gold[i] is k] for k in (True, False)]
+        return sum(sum(c) / len(c) for c in by) / 2
+
+    before = balanced(pl.read_csv(tmp_path / "plain.csv")["rule"].to_list())
+    assert balanced(out["rule"].to_list()) >= max(0.65, before + 0.1)
+
+
+def test_explain_writes_a_reason_for_each_flagged_row(tmp_path: Path, data: Path):
+    out = tmp_path / "out.csv"
+    run = fastsheet(
+        "eval",
+        str(data),
+        "--rule",
+        "The review is positive.",
+        "--model",
+        "qwen2.5-coder-0.5b",
+        "--explain",
+        "--out",
+        str(out),
+        "--cache",
+        str(tmp_path / "c.sqlite"),
+    )
+    assert run.returncode == 0, run.stderr
+    result = pl.read_csv(out)
+    assert "rule_why" in result.columns
+    flagged = result.filter(pl.col("rule"))
+    assert flagged.height and flagged["rule_why"].null_count() == 0
+    assert result.filter(~pl.col("rule"))["rule_why"].null_count() == result.height - flagged.height
+    assert f"wrote {flagged.height} reason" in run.stdout
+    for review, why in zip(flagged["review"], flagged["rule_why"], strict=True):
+        words = {w for w in why.lower().replace(".", " ").split() if len(w) >= 4}
+        assert words & set(review.lower().replace(".", " ").split()) or "positive" in why.lower()

@@ -87,7 +87,9 @@ async def start(
     loop = asyncio.get_running_loop()
     try:
         path = resolve_model(model)
-        backend = await loop.run_in_executor(None, lambda: LlamaBackend(path, n_threads=threads))
+        backend = await loop.run_in_executor(
+            None, lambda: LlamaBackend(path, n_threads=threads, keep_states=True)
+        )
     except FastsheetError as exc:
         window.model_label.setText("No model")
         window.show_error(f"{exc} Choose a model under Model….")

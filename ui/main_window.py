@@ -50,10 +50,13 @@ from ui.file_actions import FileActions
 from ui.find_bar import FindBar
 from ui.formula_bar import FormulaBar
 from ui.history_panel import HistoryPanel
+from ui.label_next_actions import LabelNextActions
+from ui.label_next_bar import LabelNextBar
 from ui.layout_memory import LayoutMemory
 from ui.marking import Marking
 from ui.model_actions import ModelActions
 from ui.navigator import Navigator
+from ui.reasons_actions import REASONS_WIDTH, ReasonsActions
 from ui.rule_columns import HeaderClicks, RuleColumns
 from ui.sheet_model import SheetModel
 from ui.split_actions import SplitActions
@@ -75,6 +78,8 @@ class MainWindow(
     ModelActions,
     SplitActions,
     Marking,
+    LabelNextActions,
+    ReasonsActions,
     LayoutMemory,
     QMainWindow,
 ):
@@ -159,12 +164,19 @@ class MainWindow(
             "✘ The answer is wrong", "N", lambda: self.mark_selected(right=False)
         )
         self.act_clear_mark = self._table_action("Clear mark", "U", self.clear_marks)
+        self.act_why = self._table_action("Why?", "?", self.explain_selected)
+        self.act_why.setShortcuts([QKeySequence("?"), QKeySequence("Shift+?")])
         self.act_copy = self._table_action("Copy", "Ctrl+C", self.copy_selection)
         self.act_select_all = self._table_action("Select all", "Ctrl+A", self.table.selectAll)
         self.table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.table.customContextMenuRequested.connect(self._cell_menu)
         self.find_bar = FindBar()
         self.navigator = Navigator(self.table, self.find_bar, lambda: self.session)
+        self.label_bar = LabelNextBar()
+        self.label_bar.answered.connect(self._label_answered)
+        self.label_bar.skipped.connect(self._label_skipped)
+        self.label_bar.closed.connect(self._label_closed)
+        self._label_skips = set()
 
         self.summary = SummaryPanel()
         self.summary.showDisagreements.connect(self._show_disagreements)
@@ -192,6 +204,7 @@ class MainWindow(
         v.setSpacing(0)
         v.addWidget(self.formula)
         v.addWidget(self.find_bar)
+        v.addWidget(self.label_bar)
         v.addWidget(splitter, 1)
 
         self.stack = QStackedWidget()
@@ -331,7 +344,9 @@ class MainWindow(
         fm = self.table.fontMetrics()
         for col in range(self.model.columnCount()):
             name = self.model.column_name(col)
-            if self.model.is_rule_column(col) or self.model.labels_of(col):
+            if self.model.reasons_of(col):
+                width = REASONS_WIDTH
+            elif self.model.is_rule_column(col) or self.model.labels_of(col):
                 width = self._fit_header(col)
             else:
                 sample = [
@@ -362,7 +377,7 @@ class MainWindow(
             and self.model.is_rule_column(col)
             else 90
         )
-        return max(base, min(380, widest + 36))
+        return max(base, min(480, widest + 36))
 
     def _columns_changed(self) -> None:
         if self.model is None:
@@ -434,7 +449,7 @@ class MainWindow(
             return
         self.model.on_event(event)
         self.navigator.results_changed()
-        started = isinstance(event, ColumnEvent) and event.kind == "started"
+        started = isinstance(event, ColumnEvent) and event.kind in ("started", "learned")
         if started and event.column == self.selected_rule():  # its implied condition may move
             self.formula.show_implied(self.session.implied(event.column))
         if started and self.model.has_rule(event.column):
@@ -444,6 +459,8 @@ class MainWindow(
             header.resizeSection(col, max(header.sectionSize(col), self._fit_header(col)))
         if isinstance(event, ColumnEvent) and event.kind == "complete":
             self._flash_flips(event.column)
+        if isinstance(event, ColumnEvent) and event.kind in ("learned", "complete", "started"):
+            self._label_event(event.column)
         if isinstance(event, ColumnEvent) and event.kind == "error":
             if event.column == self._selected:
                 self.formula.show_error(event.message)
@@ -491,7 +508,8 @@ class MainWindow(
             self.summary.headline.setText(f"⚠ {column.error}")
             return
         self.summary.show_summary(name, ev.summary(name), rate)
-        self.summary.show_gold(ev.agreement(name))
+        learned = column.decision.learned if column.decision.learning else None
+        self.summary.show_gold(ev.agreement(name), learned.agreement() if learned else None)
         self._show_threshold(name)
         by = self.summary.by.currentText()
         if by and by != "(none)" and not column.result.kind.stores_text:

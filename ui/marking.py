@@ -92,8 +92,13 @@ class Marking:
         count = len(marks)
         self.statusBar().showMessage(
             f"{count} row{'s' if count != 1 else ''} marked for {name}"
-            + ("" if count >= MIN_LABELS else f" · {MIN_LABELS - count} more to teach the rule"),
-            5000,
+            + ("" if count >= MIN_LABELS else f" · {MIN_LABELS - count} more to teach the rule")
+            + (
+                " · Label next (Ctrl+Shift+L) asks about the rows that would help it most"
+                if count >= MIN_LABELS and not self.label_bar.isVisible()
+                else ""
+            ),
+            8000,
         )
         self._refresh_panels()
 
@@ -111,6 +116,14 @@ class Marking:
             return
         menu = QMenu(self)
         menu.addAction(self.act_copy)
+        if self._reason_target() is not None:
+            menu.addSeparator()
+            menu.addAction(self.act_why)
+            name = self._reason_target()[0]
+            if self.session.evaluator.gold_values(name) is not None:
+                menu.addAction(
+                    "Explain all disagreements", lambda: self.explain_disagreements(name)
+                )
         if self._marking_target() is not None:
             menu.addSeparator()
             menu.addAction(self.act_right_answer)

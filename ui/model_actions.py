@@ -121,7 +121,7 @@ class ModelActions:
 
         self.model_label.setText(f"Loading {path.name}…")
         return await asyncio.get_running_loop().run_in_executor(
-            None, lambda: (LlamaBackend(path, n_threads=threads), model_ref(path))
+            None, lambda: (LlamaBackend(path, n_threads=threads, keep_states=True), model_ref(path))
         )
 
     async def _switch_model(self, path: Path, threads: int | None) -> None:

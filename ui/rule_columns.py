@@ -149,6 +149,11 @@ class RuleColumns:
 
     def _header_menu(self, pos) -> None:
         col = self.table.horizontalHeader().logicalIndexAt(pos)
+        if self.model is not None and col >= 0 and (why := self.model.reasons_of(col)):
+            menu = QMenu(self)
+            menu.addAction("Hide reasons", lambda: self.hide_reasons(why))
+            menu.exec(self.table.horizontalHeader().mapToGlobal(pos))
+            return
         if self.model is None or col < 0 or not self.model.is_rule_column(col):
             return
         self._select(self.model.column_name(col))

@@ -20,7 +20,7 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from fastsheet import polarity
+from fastsheet import polarity, reasons
 from fastsheet.cells import Cell, CellState
 from fastsheet.engine import Event, Update
 from fastsheet.results import DONE, ERROR
@@ -35,6 +35,7 @@ _BLOCK = 64  # view rows materialised at a time
 CELL_ROLE = Qt.ItemDataRole.UserRole + 1  # the Cell value of a rule column
 RULE_ROLE = Qt.ItemDataRole.UserRole + 2  # the Rule of a rule column (header)
 LABELS_SUFFIX = "_gold"  # a rule's own labels column: NAME_gold
+REASONS_SUFFIX = reasons.SUFFIX  # a rule's reasons column: NAME_why
 
 FILTERS = ("All rows", "Flagged", "Not flagged", "Disagrees with gold", "Errors", "Low confidence")
 _Index = QModelIndex | QPersistentModelIndex
@@ -74,7 +75,9 @@ class SheetModel(QAbstractTableModel):
         self._rows = np.empty(0, dtype=np.int64)  # view row -> row id
         self._pos = np.empty(0, dtype=np.int64)  # row id -> view row, -1 when filtered out
         self._data_cols: list[str] = []
-        self._layout: list[tuple[str, str]] = []  # ("rule" | "labels" | "data", name) per column
+        #: ("rule" | "labels" | "reasons" | "data", name) per column
+        self._layout: list[tuple[str, str]] = []
+        self.reasons_shown: set[str] = set()  # rules whose reasons column is on show
         self._series: dict[str, pl.Series] = {}
         self._types: dict[str, str] = {}
         self._sort: tuple[int, Qt.SortOrder] | None = None
@@ -146,6 +149,8 @@ class SheetModel(QAbstractTableModel):
             layout.append(("rule", name))
             if has_marks and self.session.marks(name):
                 layout.append(("labels", name))
+            if name in self.reasons_shown:
+                layout.append(("reasons", name))
         self._layout = layout + [("data", c) for c in self._data_cols]
 
     def rule_names(self) -> list[str]:
@@ -155,7 +160,7 @@ class SheetModel(QAbstractTableModel):
         if not 0 <= col < len(self._layout):
             return ""
         kind, name = self._layout[col]
-        return name + LABELS_SUFFIX if kind == "labels" else name
+        return name + {"labels": LABELS_SUFFIX, "reasons": REASONS_SUFFIX}.get(kind, "")
 
     def is_rule_column(self, col: int) -> bool:
         return 0 <= col < len(self._layout) and self._layout[col][0] == "rule"
@@ -167,10 +172,22 @@ class SheetModel(QAbstractTableModel):
         return None
 
     def rule_of(self, col: int) -> str | None:
-        """The rule a rule column or a labels column belongs to."""
-        if 0 <= col < len(self._layout) and self._layout[col][0] in ("rule", "labels"):
+        """The rule a rule, labels or reasons column belongs to."""
+        if 0 <= col < len(self._layout) and self._layout[col][0] != "data":
             return self._layout[col][1]
         return None
+
+    def reasons_of(self, col: int) -> str | None:
+        """The rule whose reasons column `col` is, if it is one."""
+        if 0 <= col < len(self._layout) and self._layout[col][0] == "reasons":
+            return self._layout[col][1]
+        return None
+
+    def show_reasons(self, name: str, shown: bool = True) -> None:
+        """Show (or hide) rule `name`'s reasons column, NAME_why, beside it."""
+        if (name in self.reasons_shown) != shown:
+            (self.reasons_shown.add if shown else self.reasons_shown.discard)(name)
+            self.columns_changed()
 
     def has_rule(self, name: str) -> bool:
         return ("rule", name) in self._layout
@@ -220,6 +237,18 @@ class SheetModel(QAbstractTableModel):
         name = self.column_name(section)
         if not name:
             return None
+        why = self.reasons_of(section)
+        if why is not None:
+            if role == Qt.ItemDataRole.DisplayRole:
+                return f"{name}\n? reasons"
+            if role == Qt.ItemDataRole.ToolTipRole:
+                return (
+                    f"Why {why!r} decided each row, in the model's words: select its cells and "
+                    "press ? (or right-click → Why?). A reason is kept for the verdict it "
+                    "explains; one that argues the other way is marked. Right-click this "
+                    "header to hide the column."
+                )
+            return None
         owner = self.labels_of(section)
         if owner is not None:
             if role == Qt.ItemDataRole.DisplayRole:
@@ -237,7 +266,8 @@ class SheetModel(QAbstractTableModel):
                 taught = column.taught_from if column else 0
                 look = f" · {yes_line(column.rule)}" if column and kind == "flag" else ""
                 if taught >= MIN_LABELS:
-                    return f"{name}\n✦ {kind} · taught from {taught} labels{look}"
+                    by = f" · {column.taught_by}" if column and column.taught_by else ""
+                    return f"{name}\n✦ {kind} · taught from {taught:,} labels{by}{look}"
                 return f"{name}\n✦ {kind}{look}"
             return f"{name}\n{self._types.get(name, '')}"
         if role == Qt.ItemDataRole.ToolTipRole and self.is_rule_column(section):
@@ -251,6 +281,9 @@ class SheetModel(QAbstractTableModel):
                     f"\n{'A yes is the good outcome (green)' if good else 'A yes is a finding to look at (red)'}"
                     " — click the second line of this header to turn it over."
                 )
+            column = self._ev_columns().get(name)
+            if column is not None and column.taught_by:
+                tip += "\n" + taught_tip(column)
             return tip
         if role == RULE_ROLE and self.is_rule_column(section):
             return self.session.rule(name) if name in self._ev_columns() else None
@@ -271,6 +304,8 @@ class SheetModel(QAbstractTableModel):
         row = int(self._rows[view_row])
         if kind == "labels":
             return self._label_data(name, row, role)
+        if kind == "reasons":
+            return self._reason_data(name, row, role)
         if name not in self._ev_columns():
             return None
         cell = self._cells.get((name, row))
@@ -282,7 +317,11 @@ class SheetModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return theme.cell_text(cell, rule)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return theme.cell_tooltip(cell, rule, self.session.implied(name))
+            tip = theme.cell_tooltip(cell, rule, self.session.implied(name))
+            reason = self.session.evaluator.reason(name, row)
+            if reason is None:
+                return tip
+            return (tip + "\n\n" if tip else "") + theme.reason_tooltip(reason)
         if role == Qt.ItemDataRole.BackgroundRole:
             if self._is_found(name, row):
                 return theme.found_brush()
@@ -315,6 +354,25 @@ class SheetModel(QAbstractTableModel):
         if role == _TOOLTIP:
             text = _display(self._series[name][int(self._rows[view_row])])
             return text if len(text) > 40 else None
+        return None
+
+    def _reason_data(self, name: str, row: int, role: int):
+        ev = self.session.evaluator
+        if ev is None or name not in ev.columns:
+            return None
+        reason = ev.reason(name, row)
+        if role == Qt.ItemDataRole.DisplayRole:
+            if reason is not None:
+                return theme.reason_text(reason)
+            return "… writing a reason" if ev.explaining(name, row) else ""
+        if role == Qt.ItemDataRole.ToolTipRole and reason is not None:
+            return theme.reason_tooltip(reason)
+        if role == Qt.ItemDataRole.ForegroundRole:
+            if reason is not None and reason.disagrees:
+                return theme.error_brush()
+            return theme.muted_brush() if reason is None else None
+        if role == Qt.ItemDataRole.FontRole and reason is None:
+            return theme.italic_font()
         return None
 
     def _label_data(self, name: str, row: int, role: int):
@@ -512,6 +570,9 @@ class SheetModel(QAbstractTableModel):
             if name not in names:
                 continue
             col = self.rule_column_index(name)
+            if name in self._whole and ("reasons", name) in self._layout:
+                why = self._layout.index(("reasons", name))
+                self.dataChanged.emit(self.index(0, why), self.index(len(self._rows) - 1, why))
             if name in self._whole:
                 self.dataChanged.emit(self.index(0, col), self.index(len(self._rows) - 1, col))
                 continue
@@ -575,3 +636,21 @@ def yes_line(rule: Rule) -> str:
     """How a flag header says what a yes means: "⚑ yes = flagged", "✓ yes = on-policy"."""
     look = polarity.of(rule)
     return f"{'✓' if look.good else '⚑'} yes = {look.noun}"
+
+
+def taught_tip(column) -> str:
+    """How the column's labels decide it, in words (the header's tooltip)."""
+    n = column.taught_from
+    learned = column.decision.learned
+    if column.taught_by == "learning":
+        return f"Learning from your {n} labels: waiting for the labelled rows' answers."
+    if learned is not None:
+        agreed, total, share = learned.agreement()
+        held = f"agrees with your labels, each held out: {agreed} / {total}, est. {share:.0%}"
+        if learned.learned:
+            return f"Learned from your {n} labels over the model's reading of each row ({held})."
+        return (
+            f"Your {n} labels recalibrate the model's answer: learning from its reading of "
+            f"the rows did not beat that on them yet ({held})."
+        )
+    return f"Taught from {n} labels: examples in the prompt and a threshold fitted on them."

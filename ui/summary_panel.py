@@ -25,6 +25,7 @@ from ui.threshold_histogram import ThresholdHistogram
 
 THRESHOLD_SOURCES = {
     Mode.GOLD: "fitted on your labels",
+    Mode.LEARNED: "p learned from your labels",
     Mode.MANUAL: "set by hand",
     Mode.MIXTURE: "fitted to this column's scores",
     Mode.CONTENT_FREE: "from empty records",
@@ -192,7 +193,9 @@ class SummaryPanel(QWidget):
         self.histogram.set_scores(p, calibration.threshold, labels, good)
         source = THRESHOLD_SOURCES.get(calibration.mode, calibration.mode.value)
         if calibration.mode is Mode.GOLD and taught_from:
-            source = f"fitted on {taught_from} labels"
+            source = f"fitted on {taught_from:,} labels"
+        elif calibration.mode is Mode.LEARNED and taught_from:
+            source = f"p learned from {taught_from:,} labels"
         known = labels is not None and bool((~np.isnan(labels)).any())
         self.threshold_text.setText(
             f"Flag when p(yes) ≥ {calibration.threshold:.3g} ({source}). Drag the line to "
@@ -205,14 +208,24 @@ class SummaryPanel(QWidget):
             )
         )
 
-    def show_gold(self, agreement: GoldAgreement | None) -> None:
+    def show_gold(
+        self, agreement: GoldAgreement | None, held_out: tuple[int, int, float] | None = None
+    ) -> None:
+        """Agreement with the known answers; `held_out` (agreed, of, share): the rule learned
+        them, so each one predicted with it held out is the honest figure, shown first."""
         if agreement is None or agreement.n == 0:
             self.gold.hide()
             return
         text = (
             f"Gold: {agreement.matches:,}/{agreement.n:,} match ({100 * agreement.accuracy:.0f}%)"
         )
-        if agreement.binary is not None:
+        if held_out is not None:
+            agreed, n, share = held_out
+            text = (
+                f"Held out: {agreed:,}/{n:,} match ({share:.0%})\n"
+                f"learned from: {agreement.matches:,}/{agreement.n:,} match"
+            )
+        if agreement.binary is not None and held_out is None:
             b = agreement.binary
             text += f"\nprecision {_ratio(b.precision)} · recall {_ratio(b.recall)}"
         self.gold.setText(text)

@@ -13,6 +13,7 @@ from fastsheet import polarity
 from fastsheet.cells import Cell, CellState
 from fastsheet.kinds import kind_of
 from fastsheet.kinds.base import FLAG_STYLE, NUMBER_STYLE, TEXT_STYLE, VALUE_STYLE
+from fastsheet.reasons import Reason
 from fastsheet.rules import Rule
 
 
@@ -165,19 +166,42 @@ def cell_background(cell: Cell, rule: Rule, flashing: bool = False) -> QBrush | 
 
 def cell_foreground(cell: Cell) -> QBrush | None:
     if cell.state in (CellState.PENDING, CellState.RUNNING, CellState.SKIPPED):
-        return QBrush(QColor("#9a9ea8") if dark() else QColor("#60646c"))
+        return muted_brush()
     if cell.state is CellState.ERROR:
-        return QBrush(QColor("#ff9592") if dark() else QColor("#a51d22"))
+        return error_brush()
     return None
 
 
 def cell_font(cell: Cell) -> QFont | None:
-    if cell.state is CellState.RUNNING:
-        font = QFont()
-        font.setItalic(True)
-        return font
-    if cell.state is CellState.DONE and cell.low_confidence:
-        font = QFont()
-        font.setItalic(True)
-        return font
+    if cell.state is CellState.RUNNING or (cell.state is CellState.DONE and cell.low_confidence):
+        return italic_font()
     return None
+
+
+def reason_text(reason: Reason) -> str:
+    """A reason as its cell shows it; one that argues the other way says so first."""
+    return f"⚠ reason disagrees: {reason.text}" if reason.disagrees else reason.text
+
+
+def reason_tooltip(reason: Reason) -> str:
+    head = f"Why {reason.verdict}: {reason.text}"
+    if reason.disagrees:
+        head += (
+            "\n⚠ The reason argues for another answer than the verdict: the model is unsure "
+            "of this row. Check it, and mark the right answer (Y / N) to teach the rule."
+        )
+    return head
+
+
+def error_brush() -> QBrush:
+    return QBrush(QColor("#ff9592") if dark() else QColor("#a51d22"))
+
+
+def muted_brush() -> QBrush:
+    return QBrush(QColor("#9a9ea8") if dark() else QColor("#60646c"))
+
+
+def italic_font() -> QFont:
+    font = QFont()
+    font.setItalic(True)
+    return font

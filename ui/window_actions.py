@@ -76,6 +76,12 @@ class WindowActions:
             "Find…", QKeySequence.StandardKey.Find, self.find_bar.open_bar, "Find in any column"
         )
         self.act_goto = action("Go to row…", "Ctrl+G", self.go_to_dialog, "Go to a row number")
+        self.act_label_next = action(
+            "Label next",
+            "Ctrl+Shift+L",
+            self.label_next,
+            "Label the rows that would help the selected rule most, one at a time (Y / N)",
+        )
 
         bar.addAction(self.act_open)
         bar.addAction(self.act_save)
@@ -104,6 +110,7 @@ class WindowActions:
         self.gold.currentTextChanged.connect(self._gold_changed)
         self.gold.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         bar.addWidget(self.gold)
+        bar.addAction(self.act_label_next)
         bar.addSeparator()
         self.tiers = QActionGroup(self)
         self.tiers.setExclusive(True)
@@ -145,6 +152,8 @@ class WindowActions:
         rule_menu.addMenu(add_menu).setText("Add column of kind")
         for a in (self.act_focus, self.act_rename, self.act_delete, self.act_left, self.act_right):
             rule_menu.addAction(a)
+        rule_menu.addSeparator()
+        rule_menu.addAction(self.act_label_next)
         self.menuBar().addMenu("&Model").addAction(self.act_settings)
         self._set_sheet_actions(False)
 
@@ -161,6 +170,7 @@ class WindowActions:
             self.act_select_all,
             self.act_find,
             self.act_goto,
+            self.act_label_next,
         ):
             a.setEnabled(enabled)
         self.filter.setEnabled(enabled)

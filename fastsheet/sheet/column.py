@@ -18,15 +18,26 @@ from fastsheet.calibrate import Calibration
 from fastsheet.cells import Answer, Cell
 from fastsheet.history import History, decision_codes
 from fastsheet.kinds import kind_of
+from fastsheet.reasons import Reason, ReasonWriter, verdict_text
 from fastsheet.results import CACHE, DONE, ERROR, MODEL, PENDING, RUNNING, SKIPPED, ResultColumn
 from fastsheet.rules import Rule
 from fastsheet.runner import RuleRunner
 from fastsheet.sheet.decision import Decision
 from fastsheet.sheet.events import ColumnEvent, Event, Update
 from fastsheet.sheet.graph import Node
-from fastsheet.sheet.model_thread import Answered, Dropped, Failed, Outcome, Probed, Running, Taught
+from fastsheet.sheet.model_thread import (
+    Answered,
+    Dropped,
+    Failed,
+    Outcome,
+    Probed,
+    Reasoned,
+    Running,
+    Taught,
+)
 from fastsheet.shortcircuit import both
 from fastsheet.summary import summarize
+from fastsheet.teach import MIN_LABELS
 
 
 @dataclass
@@ -56,6 +67,11 @@ class Column:
     finished: int = 0  # rows done or failed in this generation
     started: float = field(default_factory=time.perf_counter)
     completed_at: float | None = None
+    #: reasons written for rows of this generation (reasons.py), each for the verdict the
+    #: row showed when asked; `explaining`: rows whose reason is queued
+    reasons: dict[int, Reason] = field(default_factory=dict)
+    explaining: set[int] = field(default_factory=set)
+    writer: ReasonWriter | None = None
 
     def __post_init__(self) -> None:
         self.decision = Decision(kind_of(self.rule))
@@ -102,6 +118,18 @@ class Column:
     def held_labels(self) -> np.ndarray | None:
         return self.decision.held_labels
 
+    @property
+    def taught_by(self) -> str:
+        """How the rule's labels decide it: "learned" (a head over its states), "threshold"
+        (examples and a fitted threshold, or the answer alone recalibrated), "learning"
+        (its head not fitted yet), or "" (not taught)."""
+        decision = self.decision
+        if decision.learning:
+            if decision.learned is None:
+                return "learning"
+            return "learned" if decision.learned.learned else "threshold"
+        return "threshold" if decision.taught_from >= MIN_LABELS else ""
+
     def cells(self, rows: Sequence[int]) -> tuple[Cell, ...]:
         return self.result.cells(rows, self.calibration)
 
@@ -125,6 +153,11 @@ class Column:
         elif isinstance(outcome, Probed):
             self.decision.probed(list(outcome.answers))
             out.recalibrate = True
+        elif isinstance(outcome, Reasoned):
+            for row, reason in zip(task.rows, outcome.reasons, strict=True):
+                self.reasons[row] = reason  # type: ignore[assignment]
+                self.explaining.discard(row)
+            out.events.append(ColumnEvent(task.column, task.generation, "reasons"))
         elif isinstance(outcome, Taught):
             self.decision.taught(outcome.lesson)  # type: ignore[arg-type]
             out.recalibrate = True
@@ -138,6 +171,14 @@ class Column:
             out.stopped = True
             out.events.append(Update(task.column, task.generation, (), (), "calibration"))
             out.events.append(ColumnEvent(task.column, task.generation, "error", outcome.message))
+        elif isinstance(outcome, Failed) and task.kind == "reason":
+            self.explaining.difference_update(task.rows)
+            out.events.append(ColumnEvent(task.column, task.generation, "reasons"))
+            out.events.append(
+                ColumnEvent(
+                    task.column, task.generation, "warning", f"No reason: {outcome.message}"
+                )
+            )
         elif isinstance(outcome, Failed) and task.kind == "judge":
             rows = [row for i, row in enumerate(task.rows) if i not in outcome.answered]
             self.failed(rows, outcome.message)
@@ -146,6 +187,14 @@ class Column:
             # a failed calibration: the rows are judged anyway
             out.events.append(ColumnEvent(task.column, task.generation, "warning", outcome.message))
         return out
+
+    def reason(self, row: int) -> Reason | None:
+        """The row's reason, if it was written for the verdict the row shows now."""
+        reason = self.reasons.get(row)
+        if reason is None or self.result.state[row] != DONE:
+            return None
+        value = self.result.decide_rows([row], self.calibration)[0][0]
+        return reason if reason.verdict == verdict_text(self.rule, value) else None
 
     # ----- what applying changes ---------------------------------------------------------
 
@@ -201,9 +250,16 @@ class Column:
         if self.finished < len(self.result) or self.completed_at is not None:
             return False
         self.completed_at = time.perf_counter()
+        self._record()
+        return True
+
+    def relearned(self) -> None:
+        """A complete column re-decided by its learned head: its history entry follows."""
+        self._record()
+
+    def _record(self) -> None:
         values, _ = self.result.decide(self.calibration)
         values = np.where(self.result.state == ERROR, np.nan, values)
         self.history.complete(
             self.generation, summarize(self.result, self.calibration), decision_codes(values)
         )
-        return True

@@ -4,8 +4,11 @@
 labels and the user's threshold it picks, for every mode: the user's threshold; for a
 taught rule, the fit on labelled rows beyond the examples, else the lesson's cross-fitted
 threshold; for a flag, the unlabelled mixture; else content-free (calibrate.choose). It
-also decides what a rule is taught from (examples in the prompt, rows held out). The
-coordinator asks it; it never decides itself.
+also decides what a rule is taught from (examples in the prompt, rows held out), or
+whether it learns its labels instead (learned.py: from LEARN_FROM labels, the plain
+prompt and a head over the kept states, refitted off the loop by the coordinator when
+`fit_due`; its probabilities are the column's, decided at 0.5). The coordinator asks
+it; it never decides itself.
 """
 
 from __future__ import annotations
@@ -19,7 +22,9 @@ from fastsheet.backend import Backend
 from fastsheet.cache import ResultCache
 from fastsheet.calibrate import Calibration, Mode, choose, unlabeled_flag
 from fastsheet.cells import Answer
+from fastsheet.head import Reducer
 from fastsheet.kinds.base import ColumnKind
+from fastsheet.learned import LEARN_FROM, Learned, learnable_rows, learns, reducer_for
 from fastsheet.results import DONE, ResultColumn
 from fastsheet.rules import Rule
 from fastsheet.runner import RuleRunner, example_rows, teaching_input
@@ -48,9 +53,25 @@ class Decision:
     held_labels: np.ndarray | None = None
     held_fit: Calibration | None = None
     held_at: int = 0
+    #: from LEARN_FROM labels (and kept states): the plain prompt judges the column and
+    #: the labels are learned (learned.py); `learned` is the last fit, on `learned_on`
+    #: judged labelled rows out of `learned_done` judged rows
+    learning: bool = False
+    labels: np.ndarray | None = None
+    learned: Learned | None = None
+    learned_on: int = 0
+    learned_done: int = 0
+    fitting: bool = False
+    #: the reducer "label next" spreads its questions by, and the judged rows it saw
+    spread_by: tuple[Reducer, int] | None = None
 
     def choose(self, result: ResultColumn, manual: float | None) -> Calibration:
-        """The user's threshold, else the one fitted on the rule's labels, else unlabelled."""
+        """The user's threshold, else the learned head's 0.5, else the threshold fitted on
+        the rule's labels, else unlabelled."""
+        if self.learning and self.learned is not None:
+            if self.kind.thresholded and manual is not None:
+                return Calibration(Mode.MANUAL, manual)
+            return Calibration(Mode.LEARNED)
         return choose(
             self.kind.thresholded,
             Calibration(Mode.MANUAL, manual) if manual is not None else None,
@@ -72,8 +93,56 @@ class Decision:
     def retaught(self, labels: np.ndarray | None) -> bool:
         """Whether these labels teach the rule (or it was taught before): if not, a new
         label changes only agreement, and the column needs no new generation."""
-        n = int(np.count_nonzero(~np.isnan(labels))) if labels is not None else 0
+        n = _count(labels)
         return n >= MIN_LABELS or self.taught_from >= MIN_LABELS
+
+    def learns_again(self, labels: np.ndarray | None) -> bool:
+        """Whether this generation learns these labels itself, with no model call (it
+        learns and they are still enough to); then `labels` become the ones to fit."""
+        if not self.learning or _count(labels) < LEARN_FROM:
+            return False
+        self.labels = labels
+        self.taught_from = _count(labels)
+        return True
+
+    def fit_due(self, result: ResultColumn, complete: bool) -> bool:
+        """Whether the head should be fitted again: more labelled rows are judged than the
+        last fit saw, the judged rows doubled, or the column completed since."""
+        if not self.learning or self.fitting or self.labels is None:
+            return False
+        has = learnable_rows(result.model_probs, result.has_state)
+        on = int(np.count_nonzero(has & ~np.isnan(self.labels)))
+        done = int(np.count_nonzero(has))
+        if on < 2:
+            return False
+        return (
+            on > self.learned_on
+            or done >= 2 * self.learned_done
+            or (complete and done > self.learned_done)
+        )
+
+    def spread(self, result: ResultColumn) -> np.ndarray:
+        """Each row's reduced state (zeros where none is kept), so "label next" asks about
+        rows unlike each other: the head's directions, else the judged rows' own (fitted
+        again when they double)."""
+        if result.states is None:
+            return np.zeros((len(result), 1))
+        has = learnable_rows(result.model_probs, result.has_state)
+        n = int(np.count_nonzero(has))
+        if n < 2:
+            return np.zeros((len(result), 1))
+        if self.learned is not None and self.learned.learned:
+            reducer = self.learned.reducer
+        else:
+            if self.spread_by is None or n >= 2 * self.spread_by[1]:
+                self.spread_by = (reducer_for(result.states, np.flatnonzero(has)), n)
+            reducer = self.spread_by[0]
+        z = np.zeros((len(result), len(reducer.scale)))
+        z[has] = reducer.transform(np.asarray(result.states[has], dtype=np.float32))
+        return z
+
+    def fitted(self, learned: Learned | None, on: int, done: int) -> None:
+        self.learned, self.learned_on, self.learned_done = learned, on, done
 
     def settle(self, finished: int) -> bool:
         """At completion: True if the last unlabelled fit saw only part of the column (it
@@ -96,10 +165,15 @@ class Decision:
         enough (examples now; the threshold is fitted on the model thread), and the rows
         held out to fit the threshold on once judged."""
         base = RuleRunner(frame, rule, backend, cache, exclude=exclude)
-        self.taught_from = int(np.count_nonzero(~np.isnan(labels))) if labels is not None else 0
-        records, answers = teaching_input(base, labels)
+        self.taught_from = _count(labels)
         self.held_rows = self.held_labels = self.held_fit = None
         self.held_at = 0
+        self.labels, self.learned, self.learned_on, self.learned_done = labels, None, 0, 0
+        self.spread_by = None
+        self.learning = learns(rule, backend.keep_states, labels)
+        if self.learning:
+            return base
+        records, answers = teaching_input(base, labels)
         if not records or labels is None:
             return base
         taught = replace(rule, examples=examples_for(rule, records, answers))
@@ -134,3 +208,7 @@ class Decision:
             p = np.where(done, result.probs[rows, 0], np.nan)
             self.held_fit = held_out_calibration(p, self.held_labels)
         return self.held_fit
+
+
+def _count(labels: np.ndarray | None) -> int:
+    return int(np.count_nonzero(~np.isnan(labels))) if labels is not None else 0

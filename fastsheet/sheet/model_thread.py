@@ -77,6 +77,13 @@ class Taught(TaskOutcome):
 
 
 @dataclass(frozen=True)
+class Reasoned(TaskOutcome):
+    """Reasons written for the task's rows (the work's values, in row order)."""
+
+    reasons: tuple[object, ...]
+
+
+@dataclass(frozen=True)
 class Failed(TaskOutcome):
     """A task failed; `answered` are its positions that got an answer before it did."""
 
@@ -92,7 +99,7 @@ class Idle:
     epoch: int
 
 
-Outcome = Running | Answered | Probed | Taught | Dropped | Failed | Idle
+Outcome = Running | Answered | Probed | Taught | Reasoned | Dropped | Failed | Idle
 
 
 class ModelThread:
@@ -159,6 +166,8 @@ class ModelThread:
             rows, answers = work.cached(task.rows)
             self.schedule.mark_done(task.column, task.generation, rows)
             self._post(Answered(task, tuple(rows), tuple(answers), "cache"))
+        elif task.kind == "reason":
+            self._post(Reasoned(task, tuple(work.reasons(task.rows))))  # type: ignore[attr-defined]
         elif task.kind == "calibrate":
             probe = work.content_free()
             if probe is not None:

@@ -14,7 +14,9 @@ import polars as pl
 
 from fastsheet.cells import Cell
 from fastsheet.history import Diff, Generation
+from fastsheet.label_next import label_next
 from fastsheet.labels import label_array
+from fastsheet.reasons import Reason
 from fastsheet.results import SKIPPED
 from fastsheet.schedule import Schedule
 from fastsheet.sheet.column import Column
@@ -54,6 +56,32 @@ class SheetReads:
             # teaches the rule nor counts for agreement
             labels[column.result.state == SKIPPED] = np.nan
         return labels
+
+    def label_next(self, name: str, count: int = 10, skip: Sequence[int] = ()) -> list[int]:
+        """Up to `count` judged, unlabelled rows of rule `name` whose label would help it
+        most (label_next.py): unsure under the current decision, and spread over the data
+        (by the model's kept states, where it keeps them). `skip`: rows not to ask again."""
+        column = self.columns[name]
+        result = column.result
+        labels = self.labels(name)
+        asked = np.zeros(len(result), dtype=bool) if labels is None else ~np.isnan(labels)
+        asked[np.asarray(skip, dtype=np.int64)] = True
+        done = result.done_mask()
+        probs = np.where(done[:, None], result.probs, np.nan)
+        flag = result.kind.thresholded
+        spread = column.decision.spread(result)
+        threshold = column.calibration.threshold if flag else 0.5
+        return label_next(probs[:, 0] if flag else probs, spread, asked, count, threshold)
+
+    def reason(self, name: str, row: int) -> Reason | None:
+        """Row `row`'s reason for the verdict it shows now, if one was written."""
+        column = self.columns.get(name)
+        return column.reason(row) if column is not None else None
+
+    def explaining(self, name: str, row: int) -> bool:
+        """Whether the row's reason is queued or being written."""
+        column = self.columns.get(name)
+        return column is not None and row in column.explaining
 
     def gold_values(self, name: str) -> np.ndarray | None:
         """The rule's known answers, or None when it has none at all."""

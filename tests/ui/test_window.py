@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import shiboken6
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QItemSelectionModel, Qt
 
 from fastsheet.project import Project, load_project, save_project
 from fastsheet.rules import Rule
@@ -200,7 +201,7 @@ def test_a_bad_file_shows_an_error_and_keeps_the_current_sheet(app, reviews_csv,
 
 
 def test_support_sample_writes_replies_and_counts_the_judge(app, qtbot):
-    window, _, loop = app
+    window, counting, loop = app
     open_file(window, loop, SAMPLES / "support.fastsheet")
     assert window.session.order == ["reply", "on_policy"]
     run(loop, window.session.evaluator.wait_idle(), timeout=600)
@@ -217,6 +218,37 @@ def test_support_sample_writes_replies_and_counts_the_judge(app, qtbot):
     flagged = ev.summary("on_policy").flagged
     assert window.summary.headline.text().startswith(f"{flagged} / 30")
     assert not window.summary.gold.isVisible()
+    # Why? on 5 selected verdicts: 5 one-line reasons beside them, each about its row
+    model = window.model
+    col = model.rule_column_index("on_policy")
+    window.table.setFocus()
+    window.table.setCurrentIndex(model.index(0, col))
+    for view_row in range(1, 5):
+        window.table.selectionModel().select(
+            model.index(view_row, col), QItemSelectionModel.SelectionFlag.Select
+        )
+    rows_before = counting.rows
+    qtbot.keyClick(window.table, Qt.Key.Key_Question, Qt.KeyboardModifier.ShiftModifier)
+    why = model.column_name(col + 1)
+    assert why == "on_policy_why"
+    assert model.index(0, col + 1).data() == "… writing a reason"
+    run(loop, ev.wait_idle(), timeout=300)
+    assert counting.rows - rows_before == 5  # five short generations, nothing else
+    for view_row in range(5):
+        row = model.row_id(view_row)
+        reason = ev.reason("on_policy", row)
+        shown = model.index(view_row, col + 1).data()
+        assert reason is not None and reason.text and "\n" not in reason.text
+        assert shown.endswith(reason.text)
+        # (what a reason says is tested on the default tier: tests/test_reasons.py)
+        assert reason.text in model.index(view_row, col).data(Qt.ItemDataRole.ToolTipRole)
+    assert model.index(5, col + 1).data() == ""  # never asked
+    # an edit drops them
+    window._select("on_policy")
+    rule = window.session.rule("on_policy")
+    window.set_rule(replace(rule, text=rule.text + " Be strict."))
+    run(loop, ev.wait_idle(), timeout=300)
+    assert all(ev.reason("on_policy", model.row_id(r)) is None for r in range(5))
 
 
 def test_candidates_sample_works_in_steps_and_agrees_with_its_gold(default_app, qtbot):

@@ -1,0 +1,122 @@
+"""The README's screenshots of flows the `fastsheet shot` command cannot drive.
+
+`python resources/shots.py label-next --out resources/label-next.png [--labels 40]` opens
+160 emails of the dev suite's spam task (the gold column kept apart, as a user's own
+answers), adds "The email is spam.", answers each row Label next asks about from the
+gold until the rule has `--labels`, then saves the window with the bar asking its next
+question.
+
+`python resources/shots.py why --model qwen2.5-coder-1.5b --out resources/why.png` opens
+the support sample, waits
+for its replies and verdicts, asks Why? of the first 5 verdicts and saves the window once
+their reasons are written.
+
+Offscreen; the models must be set up (`make models`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+import polars as pl
+import qasync
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from fastsheet.rules import Rule  # noqa: E402
+from ui.app import application, create_window, exit_now, shutdown, start  # noqa: E402
+
+log = logging.getLogger("shots")
+
+
+def emails(directory: Path, rows: int, chars: int) -> tuple[Path, list[bool]]:
+    frame = pl.read_csv(ROOT / "bench" / "data" / "spam_emails.csv")
+    spam, ham = frame.filter(pl.col("gold")), frame.filter(~pl.col("gold"))
+    frame = pl.concat([spam.head(rows // 3), ham.head(rows - rows // 3)])
+    frame = frame.sample(fraction=1.0, shuffle=True, seed=4)
+    path = directory / "emails.csv"
+    if chars:
+        frame = frame.with_columns(pl.col("body").str.slice(0, chars))
+    frame.drop("gold").write_csv(path)
+    return path, frame["gold"].to_list()
+
+
+async def label_next(window, session, args, tmp: Path) -> None:
+    path, gold = emails(tmp, args.rows, args.body_chars)
+    await window.open_path(path)
+    window.add_rule()
+    window.set_rule(Rule("The email is spam.", name=window.selected_rule()))
+    window._select(window.selected_rule())
+    await session.evaluator.wait_idle(600)
+    window.label_next()
+    for _ in range(args.labels):
+        row = window._label_row
+        if row is None:
+            break
+        window._label_answered(gold[row])
+    window.teach_now()
+    await asyncio.sleep(0.5)
+    await session.evaluator.wait_idle(600)
+    window._ask_next()
+    log.info("%s", window.label_bar.progress.text())
+
+
+async def why(window, session, args, tmp: Path) -> None:
+    await window.open_path(ROOT / "resources" / "samples" / "support.fastsheet")
+    await session.evaluator.wait_idle(900)
+    window._select("on_policy")
+    session.evaluator.explain("on_policy", range(5))
+    window.model.show_reasons("on_policy")
+    window._size_columns()
+    await session.evaluator.wait_idle(600)
+    col = window.model.rule_column_index("on_policy")
+    window.table.setCurrentIndex(window.model.index(0, col))
+    window._select("on_policy")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("shot", choices=("label-next", "why"))
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--labels", type=int, default=40)
+    parser.add_argument("--rows", type=int, default=160)
+    parser.add_argument("--model", default="qwen2.5-coder-0.5b")
+    parser.add_argument("--body-chars", type=int, default=0, help="cut bodies (0: whole)")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    app = application()
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    window = create_window()
+    window.remember_layouts = False
+    window.resize(1500, 860)
+    window.show()
+    code = {"code": 0}
+    tmp = Path(tempfile.mkdtemp())
+
+    async def run() -> None:
+        session = await start(window, args.model, cache_path=tmp / "results.sqlite")
+        if session is None:
+            code["code"] = 2
+            return
+        await (label_next if args.shot == "label-next" else why)(window, session, args, tmp)
+        window._refresh_panels()
+        await asyncio.sleep(0.5)
+        window.grab().save(args.out)
+        window.close()
+
+    with loop:
+        loop.run_until_complete(run())
+    shutdown(window)
+    exit_now(code["code"])
+    return code["code"]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""A rule that learns its labels (learned.py): the engine's learned mode, with a fake backend
+whose answers are poor but whose "states" carry the truth, as a model's hidden state can."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import numpy as np
+import polars as pl
+
+from fastsheet.backend import FakeBackend
+from fastsheet.cache import ResultCache
+from fastsheet.engine import Evaluator
+from fastsheet.learned import LEARN_FROM, learn
+from fastsheet.rules import Kind, Rule
+
+N = 400
+FRAME = pl.DataFrame({"item": [f"item {i}" for i in range(N)]})
+TRUTH = (np.arange(N) % 4 == 0).astype(float)  # every fourth row is a yes
+
+
+def row_of(record: str) -> int:
+    found = re.search(r"item (\d+)", record)
+    return int(found.group(1)) if found else -1
+
+
+def state_of(record: str) -> np.ndarray:
+    """Noise, with the truth along one direction of eight."""
+    row = row_of(record)
+    rng = np.random.default_rng(row + 1000)
+    x = rng.standard_normal(8)
+    if row >= 0:
+        x[3] += 3.0 * (TRUTH[row] * 2 - 1)
+    return x
+
+
+def poor_answer(rule: Rule, record: str) -> float:
+    """p(yes) that knows little: mostly noise around the middle."""
+    row = row_of(record)
+    if row < 0:
+        return 0.5
+    return float(np.clip(0.5 + 0.05 * (TRUTH[row] - 0.5) + 0.2 * np.sin(row * 7.1), 0.01, 0.99))
+
+
+def backend() -> FakeBackend:
+    return FakeBackend(scorer=poor_answer, states=state_of)
+
+
+def run(coro):
+    return asyncio.run(asyncio.wait_for(coro, 60))
+
+
+def marks_for(rows) -> dict[int, object]:
+    return {int(r): bool(TRUTH[r]) for r in rows}
+
+
+def balanced(decided: np.ndarray) -> float:
+    return float(np.mean([np.mean(decided[k == TRUTH] == k) for k in (0.0, 1.0)]))
+
+
+def test_from_enough_labels_the_column_learns_them_and_re_decides_without_the_model():
+    async def main():
+        fake = backend()
+        ev = Evaluator(FRAME, fake)
+        ev.set_rule(Rule("a yes", name="rule"))
+        await ev.wait_idle()
+        before = balanced(ev.columns["rule"].result.decide(ev.columns["rule"].calibration)[0])
+        ev.set_marks("rule", marks_for(range(LEARN_FROM)))
+        await ev.wait_idle()
+        column = ev.columns["rule"]
+        assert column.decision.learning and column.decision.learned is not None
+        assert column.decision.learned.learned  # the states beat the answer alone
+        assert column.calibration.mode.value == "learned"
+        assert column.taught_from == LEARN_FROM
+        assert not column.runner.rule.examples  # the plain prompt: its states are learned
+        after = balanced(column.result.decide(column.calibration)[0])
+        assert before < 0.7 < 0.9 < after
+        agreed, n, share = column.decision.learned.agreement()
+        assert n == LEARN_FROM and agreed >= 0.8 * n and share == agreed / n
+        # one more label: re-decided from the stored states, same generation, no model call
+        calls, generation = len(fake.calls), column.generation
+        ev.set_marks("rule", marks_for(range(LEARN_FROM + 8)))
+        await ev.wait_idle()
+        assert ev.columns["rule"].generation == generation
+        assert len(fake.calls) == calls
+        assert ev.columns["rule"].taught_from == LEARN_FROM + 8
+        assert ev.columns["rule"].decision.learned.choice.n_labels == LEARN_FROM + 8
+        # back under LEARN_FROM: today's teaching (examples in the prompt), a new generation
+        ev.set_marks("rule", marks_for(range(8)))
+        await ev.wait_idle()
+        column = ev.columns["rule"]
+        assert column.generation > generation and not column.decision.learning
+        assert column.runner.rule.examples and column.calibration.mode.value == "gold"
+        ev.close()
+
+    run(main())
+
+
+def test_cached_answers_without_states_are_judged_again_when_states_are_kept(tmp_path):
+    async def main():
+        cache = ResultCache(tmp_path / "cache.sqlite")
+        plain = FakeBackend(scorer=poor_answer)  # the same identity, keeping no states
+        ev = Evaluator(FRAME, plain, cache)
+        ev.set_rule(Rule("a yes", name="rule"))
+        await ev.wait_idle()
+        ev.close()
+        assert sum(n for _, n in plain.calls) >= N
+        fake = backend()
+        ev = Evaluator(FRAME, fake, cache)
+        ev.set_marks("rule", marks_for(range(LEARN_FROM)))
+        ev.set_rule(Rule("a yes", name="rule"))
+        await ev.wait_idle()
+        assert sum(n for _, n in fake.calls) >= N  # every row again, for its state
+        assert ev.columns["rule"].decision.learned is not None
+        ev.close()
+        fake = backend()  # now every cached answer has its state: no model call
+        ev = Evaluator(FRAME, fake, cache)
+        ev.set_marks("rule", marks_for(range(LEARN_FROM)))
+        ev.set_rule(Rule("a yes", name="rule"))
+        await ev.wait_idle()
+        rows_judged = sum(n for rule, n in fake.calls)
+        assert rows_judged < 20  # only content-free probes, never a row
+        assert ev.columns["rule"].calibration.mode.value == "learned"
+        ev.close()
+        cache.close()
+
+    run(main())
+
+
+def test_a_label_rule_learns_a_label_the_answers_never_give():
+    labels = ("red", "green", "blue")
+    truth = np.arange(N) % 3
+    states = np.random.default_rng(3).standard_normal((N, 6))
+    states[np.arange(N), truth] += 4.0
+    probs = np.tile([0.8, 0.15, 0.05], (N, 1))  # the model always says red
+    y = np.full(N, np.nan)
+    y[:60] = truth[:60]
+    learned = learn(probs, states.astype(np.float16), y, flag=False)
+    assert learned is not None and learned.learned
+    has = np.ones(N, dtype=bool)
+    decided = np.argmax(learned.probs(probs, states.astype(np.float16), has), axis=1)
+    assert np.mean(decided[60:] == truth[60:]) > 0.9
+    assert len(labels) == learned.probs(probs, states, has).shape[1]
+
+
+def test_a_rule_without_states_is_never_learning():
+    async def main():
+        fake = FakeBackend(scorer=poor_answer)
+        ev = Evaluator(FRAME, fake)
+        ev.set_marks("rule", marks_for(range(LEARN_FROM)))
+        ev.set_rule(Rule("a yes", name="rule", kind=Kind.FLAG))
+        await ev.wait_idle()
+        column = ev.columns["rule"]
+        assert not column.decision.learning and column.runner.rule.examples
+        ev.close()
+
+    run(main())
+
+
+def test_labels_of_one_answer_only_teach_by_examples_as_before():
+    async def main():
+        ev = Evaluator(FRAME, backend())
+        ev.set_marks("rule", {r: False for r in range(1, LEARN_FROM * 4, 4)})  # all no
+        ev.set_rule(Rule("a yes", name="rule"))
+        await ev.wait_idle()
+        column = ev.columns["rule"]
+        assert not column.decision.learning and column.runner.rule.examples
+        assert column.taught_by == "threshold"
+        ev.close()
+
+    run(main())

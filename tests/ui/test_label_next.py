@@ -1,0 +1,89 @@
+"""Label next in the window, on the real model: rows asked one at a time and answered with
+Y / N, until the rule learns its labels (the header says `learned`), then re-decided from
+the stored states with no model call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+from PySide6.QtCore import Qt
+
+from fastsheet.learned import LEARN_FROM
+from tests.ui.helpers import settle, sheet_with_rule
+
+ROOT = Path(__file__).resolve().parents[2]
+ROWS = 96
+
+
+def spam_sheet(tmp_path: Path) -> tuple[Path, list[bool]]:
+    """Emails from the dev suite, a third spam, bodies cut short; the gold kept apart."""
+    frame = pl.read_csv(ROOT / "bench" / "data" / "spam_emails.csv")
+    frame = pl.concat(
+        [frame.filter(pl.col("gold")).head(32), frame.filter(~pl.col("gold")).head(64)]
+    )
+    frame = frame.sample(fraction=1.0, shuffle=True, seed=4)
+    gold = frame["gold"].to_list()
+    path = tmp_path / "emails.csv"
+    frame.drop("gold").with_columns(pl.col("body").str.slice(0, 160)).write_csv(path)
+    return path, gold
+
+
+def balanced(decided, gold: list[bool], rows: list[int]) -> float:
+    """Balanced accuracy of yes / no decisions on `rows`."""
+    by_class = [[bool(decided[r]) == gold[r] for r in rows if gold[r] is k] for k in (True, False)]
+    return sum(sum(c) / len(c) for c in by_class) / 2
+
+
+def answer(window, qtbot, gold: list[bool]) -> int:
+    """Answer the row the bar asks about, from the gold; the row answered."""
+    row = window._label_row
+    assert row is not None
+    qtbot.keyClick(window.label_bar, Qt.Key.Key_Y if gold[row] else Qt.Key.Key_N)
+    return row
+
+
+def test_label_next_teaches_the_rule_until_it_learns(app, qtbot, tmp_path):
+    window, backend, loop = app
+    path, gold = spam_sheet(tmp_path)
+    sheet_with_rule(window, loop, qtbot, path, "The email is spam.")
+    model = window.model
+    col = model.rule_column_index("flag")
+    zero_shot = window.session.evaluator.columns["flag"]
+    before, _ = zero_shot.result.decide(zero_shot.calibration)
+    window.act_label_next.trigger()
+    bar = window.label_bar
+    assert bar.isVisible()
+    assert "Label next · flag · row" in bar.title.text()
+    assert "0 labels" in bar.progress.text() and "4 more to teach the rule" in bar.progress.text()
+    asked = [answer(window, qtbot, gold) for _ in range(LEARN_FROM + 4)]
+    assert len(set(asked)) == len(asked)  # never the same row twice
+    assert {model.row_id(window.table.currentIndex().row())} == {window._label_row}
+    marks = window.session.marks("flag")
+    assert marks == {row: gold[row] for row in asked}
+    window.teach_now()
+    settle(window, loop, qtbot)
+    column = window.session.evaluator.columns["flag"]
+    assert column.taught_by == "learned", column.decision.learned
+    header = model.headerData(col, Qt.Orientation.Horizontal)
+    assert f"taught from {LEARN_FROM + 4} labels · learned" in header
+    assert f"{LEARN_FROM + 4} labels · agrees with your labels:" in bar.progress.text()
+    # more labels: re-decided from the stored states, no model call, the count moves
+    rows_before, generation = backend.rows, column.generation
+    asked += [answer(window, qtbot, gold) for _ in range(4)]
+    window.teach_now()
+    settle(window, loop, qtbot)
+    assert backend.rows == rows_before
+    column = window.session.evaluator.columns["flag"]
+    assert column.generation == generation and column.taught_from == LEARN_FROM + 8
+    header = model.headerData(col, Qt.Orientation.Horizontal)
+    assert f"taught from {LEARN_FROM + 8} labels · learned" in header
+    agreed, total, _ = column.decision.learned.agreement()
+    assert total == LEARN_FROM + 8
+    assert f"agrees with your labels: {agreed} / {total}" in bar.progress.text()
+    decided, _ = column.result.decide(column.calibration)
+    rest = [r for r in range(ROWS) if r not in set(asked)]
+    assert balanced(decided, gold, rest) >= max(0.65, balanced(before, gold, rest) + 0.1)
+    qtbot.keyClick(bar, Qt.Key.Key_Escape)
+    assert not bar.isVisible()
+    window.grab().save(str(tmp_path / "label-next.png"))
