@@ -25,7 +25,7 @@ from fastsheet.backend import Backend
 from fastsheet.cache import NoCache, ResultCache
 from fastsheet.errors import RuleError
 from fastsheet.formula import Formula
-from fastsheet.learned import fit_input, learn, learnable_rows
+from fastsheet.learned import fit_input, learn
 from fastsheet.reasons import ReasonWriter, verdict_text
 from fastsheet.results import DONE, ResultColumn
 from fastsheet.rules import Rule
@@ -191,12 +191,12 @@ class Evaluator(SheetReads, Events):
         """Fit the column's head on its labels and kept states, off the loop; the column
         re-decides from it when it comes back (no model call)."""
         decision, result = column.decision, column.result
-        if not decision.fit_due(result, column.complete):
+        due = decision.fit_due(result, column.complete)
+        if due is None:
             return
         name, generation = column.rule.name, column.generation
         labels = decision.labels
-        has = learnable_rows(result.model_probs, result.has_state)
-        on, done_rows = int(np.count_nonzero(has & ~np.isnan(labels))), int(np.count_nonzero(has))
+        on, done_rows = due
         fit = fit_input(result.model_probs, result.states, result.has_state, labels)  # type: ignore[arg-type]
         decision.fitting = True
         self._idle.clear()
@@ -272,7 +272,8 @@ class Evaluator(SheetReads, Events):
         queued = []
         for row, value in zip(done, values, strict=True):
             verdict = verdict_text(column.rule, value)
-            if column.reason(row) is not None or (
+            known = column.reasons.get(row)
+            if (known is not None and known.verdict == verdict) or (
                 row in column.explaining and column.writer.verdicts.get(row) == verdict
             ):
                 continue

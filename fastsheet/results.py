@@ -78,8 +78,7 @@ class ResultColumn:
             self.errors.pop(row, None)
         self._keep_states(rows, answers)
         if self.learned is not None and self.text is None:
-            states = self.states[idx] if self.states is not None else None
-            self.probs[idx] = self.learned.probs(self.model_probs[idx], states, self.has_state[idx])
+            self.probs[idx] = self._learned_probs(self.learned, idx)
 
     def use(
         self,
@@ -101,9 +100,13 @@ class ResultColumn:
         probs, done, has = decided
         since = np.flatnonzero((self.state == DONE) & ~done | self.has_state & ~has)
         if len(since):
-            states = self.states[since] if self.states is not None else None
-            probs[since] = learned.probs(self.model_probs[since], states, self.has_state[since])
+            probs[since] = self._learned_probs(learned, since)
         self.probs = probs
+
+    def _learned_probs(self, learned: Learned, idx: np.ndarray) -> np.ndarray:
+        """The head's probabilities for rows `idx`, from their answers and states."""
+        states = self.states[idx] if self.states is not None else None
+        return learned.probs(self.model_probs[idx], states, self.has_state[idx])
 
     def redecide(self, learned: Learned) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """What `use(learned, ...)` needs, computed from a snapshot (off the loop: the

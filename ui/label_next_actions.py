@@ -3,6 +3,7 @@ asked one at a time in a bar, answered with Y / N (or a label's digit)."""
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtWidgets import QAbstractItemView
 
 from fastsheet.kinds import kind_of
@@ -72,7 +73,7 @@ class LabelNextActions:
         """How many labels the rule has, and how well it agrees with them."""
         ev = self.session.evaluator
         labels = ev.labels(name)
-        n = int((labels == labels).sum()) if labels is not None else 0  # not NaN
+        n = int(np.count_nonzero(~np.isnan(labels))) if labels is not None else 0
         words = [f"{n} label{'s' if n != 1 else ''}"]
         column = ev.columns[name]
         learned = column.decision.learned if column.decision.learning else None

@@ -105,21 +105,18 @@ class Decision:
         self.taught_from = _count(labels)
         return True
 
-    def fit_due(self, result: ResultColumn, complete: bool) -> bool:
-        """Whether the head should be fitted again: more labelled rows are judged than the
-        last fit saw, the judged rows doubled, or the column completed since."""
+    def fit_due(self, result: ResultColumn, complete: bool) -> tuple[int, int] | None:
+        """If the head should be fitted again (more labelled rows are judged than the last
+        fit saw, the judged rows doubled, or the column completed since): the judged
+        labelled rows and judged rows with states now, for `fitted`; else None."""
         if not self.learning or self.fitting or self.labels is None:
-            return False
+            return None
         has = learnable_rows(result.model_probs, result.has_state)
         on = int(np.count_nonzero(has & ~np.isnan(self.labels)))
         done = int(np.count_nonzero(has))
-        if on < 2:
-            return False
-        return (
-            on > self.learned_on
-            or done >= 2 * self.learned_done
-            or (complete and done > self.learned_done)
-        )
+        due = on > self.learned_on or done >= 2 * self.learned_done
+        due = due or (complete and done > self.learned_done)
+        return (on, done) if on >= 2 and due else None
 
     def spread(self, result: ResultColumn) -> np.ndarray:
         """Each row's reduced state (zeros where none is kept), so "label next" asks about
