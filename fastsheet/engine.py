@@ -25,6 +25,7 @@ from fastsheet.backend import Backend
 from fastsheet.cache import NoCache, ResultCache
 from fastsheet.errors import RuleError
 from fastsheet.formula import Formula
+from fastsheet.history import History
 from fastsheet.learned import fit_input, learn
 from fastsheet.reasons import ReasonWriter, verdict_text
 from fastsheet.results import DONE, ResultColumn
@@ -107,13 +108,29 @@ class Evaluator(SheetReads, Events):
         so nothing typed is lost. Columns that refer to this one start again after it."""
         return self._set_rule(rule, seen={rule.name})
 
-    def _set_rule(self, rule: Rule, seen: set[str]) -> int:
+    def rename(self, old: str, new: str) -> int:
+        """Call column `old` `new`: its marks, threshold and history go with it, and its
+        answers come back from the cache. Columns reading `old` show an unknown column."""
+        column = self.columns[old]
+        marks, threshold = self.marks.pop(old, None), self.thresholds.pop(old, None)
+        self.remove(old)
+        if marks:
+            self.marks[new] = marks
+        if threshold is not None:
+            self.thresholds[new] = threshold
+        history = column.history
+        if history.entries and history.entries[-1].rule.identity() == column.rule.identity():
+            history.entries.pop()  # the same version, under its new name next
+        return self._set_rule(replace(column.rule, name=new), {new}, history)
+
+    def _set_rule(self, rule: Rule, seen: set[str], history: History | None = None) -> int:
         generation, name = self._next_generation, rule.name
         self._next_generation += 1
         old = self.columns.get(name)
         if old is not None and old.rule.identity() != rule.identity():
             self.thresholds.pop(name, None)  # a new rule has a new score distribution
-        column = Column.new(rule, generation, len(self.frame), old.history if old else None)
+        history = history or (old.history if old else None)
+        column = Column.new(rule, generation, len(self.frame), history)
         self.columns[name] = column
         self._graph = None
         column.implied = self.graph.implied(name)
@@ -452,7 +469,6 @@ class Evaluator(SheetReads, Events):
             deps = self.graph.deps(dependent)
             if other.error is None and all(self.columns[d].complete for d in deps):
                 self._launch(other)
-        self._check_idle()
 
     def close(self) -> None:
         """Stop the model thread after its current batch."""

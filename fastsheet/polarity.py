@@ -78,3 +78,9 @@ def of(rule: Rule) -> Polarity:
     if rule.yes_means not in (FINDING, GOOD) or (rule.yes_means == GOOD) == guessed.good:
         return guessed
     return Polarity(rule.yes_means == GOOD, "passes" if rule.yes_means == GOOD else "flagged")
+
+
+def column_name(text: str) -> str:
+    """The column name a rule's words give, by their noun ("on-policy" -> "on_policy")."""
+    name = re.sub(r"\W+", "_", guess(text).noun.lower()).strip("_")
+    return name or "flagged"

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
 
+from fastsheet import polarity
 from fastsheet.backend import Backend
 from fastsheet.cache import ResultCache
 from fastsheet.calibrate import Calibration
@@ -50,6 +52,7 @@ class Session:
         self.project: Project | None = None
         self.evaluator: Evaluator | None = None
         self.order: list[str] = []  # rule column names, left to right
+        self._nouns: dict[str, set[str]] = {}  # names a column was given by its nouns
 
     # ----- opening ------------------------------------------------------------------------
 
@@ -197,17 +200,32 @@ class Session:
         frame = self._frame()
         if new in frame.columns or new in self._ev().columns:
             raise RuleError(f"A column is already called {new!r}.")
-        rule = replace(self.rule(old), name=new)
-        index = self.order.index(old)
-        ev = self._ev()
-        marks, threshold = ev.marks.pop(old, None), ev.thresholds.pop(old, None)
-        ev.remove(old)
-        if marks:
-            ev.marks[new] = marks
-        if threshold is not None:
-            ev.thresholds[new] = threshold
-        self.order[index] = new
-        self.set_rule(rule)
+        self.order[self.order.index(old)] = new
+        try:
+            self._ev().rename(old, new)
+        finally:
+            self._autosave()
+
+    def name_by_noun(self, name: str) -> str:
+        """Name a flag column by its rule's noun (`on_policy`, `shortlisted`, `flagged`)
+        unless the user named it: only a column still called by its kind's or its previous
+        noun, and read by no other column, is renamed. Returns the name it has now."""
+        rule = self.rule(name)
+        column_kind = kind_of(rule)
+        if not column_kind.polar:
+            return name
+        wanted = polarity.column_name(rule.text)
+        if re.fullmatch(rf"{re.escape(wanted)}(_\d+)?", name):
+            return name
+        automatic = {column_kind.base_name, *self._nouns.get(name, ())}
+        if re.sub(r"_\d+$", "", name) not in automatic:
+            return name
+        if any(name in c.rule.dependencies() for c in self._ev().columns.values()):
+            return name
+        new = self.unique_name(wanted)
+        self.rename(name, new)
+        self._nouns[new] = {*automatic, wanted}
+        return new
 
     def set_yes_means(self, name: str, yes_means: str) -> None:
         """Whether a flag's yes is a finding or the good outcome (the look, not the answers)."""

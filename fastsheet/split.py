@@ -30,6 +30,11 @@ _COMPARE = (
     (re.compile(rf"\b(?:less|fewer|under|below|shorter|lower) than {_NUMBER}\b", re.I), "<"),
     (re.compile(rf"\b(?:under|below) {_NUMBER}\b", re.I), "<"),
 )
+_NOT_AMONG = re.compile(
+    r"^(?P<item>.+?)\s+(?:doesn'?t|does not|do not|don'?t)\s+match(?:es)?\s+(?P<list>.+)$"
+    r"|^(?P<item2>.+?)\s+is\s+not\s+(?:one of|among|in)\s+(?P<list2>.+)$",
+    re.IGNORECASE,
+)
 _LENGTH = re.compile(r"\b(?:characters?|chars?|letters?|long|short)\b", re.I)
 _WITH_ITEM = re.compile(r"\b(?:with|in|knows?|uses?|using|lists?|has|having)\s+([A-Z][\w+#.]*)")
 _STOP = {
@@ -143,6 +148,9 @@ def _exact(clause: str, frame: pl.DataFrame) -> list[tuple[str, str]]:
             if item:
                 out.append(item)
         return out
+    among = _not_among(clause, frame)
+    if among:
+        return [among]
     value = _category_value(clause, frame)
     if value:
         column, found = value
@@ -195,6 +203,46 @@ def _category_value(clause: str, frame: pl.DataFrame) -> tuple[str, str] | None:
             if value.lower() in words and len(_content_words(clause)) <= 2:
                 return column, value
     return None
+
+
+def _not_among(clause: str, frame: pl.DataFrame) -> tuple[str, str] | None:
+    """`not contains(usual, category)` for "the category doesn't match the customer's
+    usual spending": a column's value not among the items another column lists."""
+    match = _NOT_AMONG.match(clause.strip())
+    if not match:
+        return None
+    item_words = match.group("item") or match.group("item2")
+    list_words = match.group("list") or match.group("list2")
+    texts = [c for c, t in frame.schema.items() if t == pl.String]
+    lists = [c for c in texts if _is_list(frame[c])]
+    item = _best_named(item_words, [c for c in texts if c not in lists])
+    items = _best_named(list_words, lists)
+    if item is None or items is None:
+        return None
+    return f"{item}_not_in_{items}", f"not contains({items}, {item})"
+
+
+def _is_list(column: pl.Series) -> bool:
+    """Comma-separated items in most rows."""
+    sample = column.drop_nulls().head(500)
+    return bool(len(sample)) and sample.str.contains(", ", literal=True).mean() >= 0.5
+
+
+def _best_named(words: str, columns: list[str]) -> str | None:
+    """The column whose name's parts the words say most of, the head noun (the last
+    word: "merchant category" is a category) counting half more; ties: none."""
+    content = _content_words(words)
+    said = set(content) | {w.rstrip("s") for w in content}
+    head = content[-1].rstrip("s") if content else ""
+
+    def score(column: str) -> float:
+        parts = [p.rstrip("s") for p in column.lower().split("_")]
+        return sum(p in said for p in parts) + 0.5 * (head in parts)
+
+    scored = sorted(((score(c), c) for c in columns), reverse=True)
+    if not scored or scored[0][0] == 0 or (len(scored) > 1 and scored[1][0] == scored[0][0]):
+        return None
+    return scored[0][1]
 
 
 def _list_item(clause: str, frame: pl.DataFrame) -> tuple[str, str] | None:

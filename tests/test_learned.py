@@ -170,3 +170,21 @@ def test_labels_of_one_answer_only_teach_by_examples_as_before():
         ev.close()
 
     run(main())
+
+
+def test_a_column_taught_from_the_cache_is_idle_only_once_it_has_learned(tmp_path):
+    """Labels given at once to a judged column: its next generation comes back whole from
+    the cache, and wait_idle returns only after the head is fitted (it fired before)."""
+
+    async def main():
+        ev = Evaluator(FRAME, backend(), ResultCache(tmp_path / "cache.sqlite"))
+        ev.set_rule(Rule("a yes", name="rule"))
+        await ev.wait_idle()
+        ev.set_marks("rule", marks_for(range(LEARN_FROM)))
+        await ev.wait_idle()
+        column = ev.columns["rule"]
+        assert column.complete and not column.decision.fitting
+        assert column.taught_by == "learned"
+        ev.close()
+
+    run(main())

@@ -11,7 +11,7 @@ import pytest
 from fastsheet.backend import FakeBackend
 from fastsheet.engine import Evaluator
 from fastsheet.polarity import FINDING, GOOD, guess, of
-from fastsheet.rules import Rule
+from fastsheet.rules import Kind, Rule
 
 
 @pytest.mark.parametrize(
@@ -67,3 +67,42 @@ def test_the_summary_counts_a_yes_by_the_rule_noun_and_turning_it_over_costs_no_
     assert " / 20 flagged (" in after
     assert calls_after == calls  # no model call
     assert list(values) == list(turned)  # the values (and exports) stay true/false
+
+
+def test_a_flag_column_the_user_has_not_named_is_named_by_its_rule_noun(tmp_path):
+    from fastsheet.cache import NoCache
+    from fastsheet.session import Session
+
+    data = tmp_path / "replies.csv"
+    pl.DataFrame({"reply": [f"reply {i}" for i in range(6)]}).write_csv(data)
+    session = Session(FakeBackend(), NoCache())
+    session.loop = None
+
+    async def main_() -> None:
+        session.open(data)
+        ev = session.evaluator
+        added = session.add_rule().name
+        assert added == "flag"
+        session.edit(added, text="Reply: {reply}. The reply is unsupportive.")
+        assert session.name_by_noun(added) == "unsupportive"
+        session.edit("unsupportive", text="The reply follows the support policy: {reply}")
+        assert session.name_by_noun("unsupportive") == "on_policy"  # a noun it was given
+        assert session.order == ["on_policy"]
+        await ev.wait_idle()
+        texts = [g.rule.text for g in ev.history("on_policy")]
+        assert texts[0].startswith("Flag if") and texts[-1].endswith("{reply}")  # kept
+        session.mark("on_policy", 0, True)
+        session.edit("on_policy", text="Flag if the {reply} is rude.")
+        assert session.name_by_noun("on_policy") == "flagged"
+        assert session.marks("flagged") == {0: True}  # the marks go with the name
+
+        session.rename("flagged", "rude")  # the user names it: it keeps that name
+        session.edit("rude", text="The reply follows the support policy: {reply}")
+        assert session.name_by_noun("rude") == "rude"
+
+        other = session.add_rule(text="The reply is polite. {reply}").name
+        session.add_rule(Kind.FORMULA, text=f"not {other}", name="impolite")
+        assert session.name_by_noun(other) == other  # a formula reads it by that name
+        await ev.wait_idle()
+
+    asyncio.run(main_())

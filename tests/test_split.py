@@ -6,6 +6,7 @@ import polars as pl
 import pytest
 
 from fastsheet.errors import RuleError
+from fastsheet.formula import parse_formula
 from fastsheet.rules import Kind, Rule
 from fastsheet.split import Step, check_steps, propose_split
 from tests.conftest import ROOT
@@ -88,3 +89,33 @@ def test_checking_steps_names_what_is_wrong():
                     schema)  # fmt: skip
     check_steps([Step("a", Kind.FORMULA, "len(review) < 3"),
                  Step("b", Kind.FLAG, "Flag if the {review} is kind.", where="a")], schema)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "formula"),
+    [
+        ("Flag if merchant category doesn't match customer's typical spending pattern",
+         "not contains(usual_spending, category)"),
+        ("Flag if merchant category doesn't match customer's last 90 days spending pattern",
+         "not contains(last_90_days, category)"),
+        ("Flag if the {category} is not one of the customer's {usual_spending}.",
+         "not contains(usual_spending, category)"),
+    ],
+)  # fmt: skip
+def test_a_value_not_among_a_listed_column_is_an_exact_part(text: str, formula: str):
+    frame = sheet(SAMPLES / "transactions.csv", "fraud")
+    split = propose_split(Rule(text), frame)
+    assert split.ok, split.reason
+    assert split.steps[0].text == formula
+    assert [s.kind for s in split.steps] == [Kind.FORMULA, Kind.FORMULA]  # nothing to ask
+    values = frame.select(parse_formula(formula, dict(frame.schema)).expr)[:, 0].to_list()
+    column = formula.split("(")[1].split(",")[0]
+    truth = [c not in s.split(", ") for c, s in zip(frame["category"], frame[column], strict=True)]
+    assert values == truth  # exactly the generator's truth
+    assert 0.02 < sum(truth) / len(truth) < 0.2
+
+
+def test_an_unclear_pair_of_columns_is_not_guessed():
+    frame = sheet(SAMPLES / "transactions.csv", "fraud")
+    split = propose_split(Rule("Flag if the merchant country doesn't match the spending"), frame)
+    assert not split.ok  # country or home_country: a tie, so nothing is proposed

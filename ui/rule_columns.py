@@ -95,9 +95,19 @@ class RuleColumns:
             self.formula.show_error(None)
         except RuleError as exc:
             self.formula.show_error(str(exc))
-        if kind_changed:
+        if self._named_by_noun(rule.name) or kind_changed:
             self._columns_changed()
         self._refresh_panels()
+
+    def _named_by_noun(self, name: str) -> bool:
+        """A flag column the user has not named follows its rule's noun ("on_policy")."""
+        new = self.session.name_by_noun(name)
+        if new == name:
+            return False
+        if self._selected == name:
+            self._selected = new
+            self.formula.set_rule(self.session.rule(new), self.session.evaluator.columns[new].error)
+        return True
 
     def _revert(self, rule: Rule) -> None:
         self.set_rule(
@@ -161,7 +171,7 @@ class RuleColumns:
         for a in (self.act_rename, self.act_delete, self.act_left, self.act_right):
             menu.addAction(a)
         name = self.model.column_name(col)
-        if self.session.rule(name).kind.value == "flag":
+        if kind_of(self.session.rule(name)).polar:
             good = polarity.of(self.session.rule(name)).good
             menu.addSeparator()
             turn = menu.addAction("A yes is a finding (red)" if good else "A yes is good (green)")
@@ -175,7 +185,7 @@ class RuleColumns:
         if self.model is None or not self.model.is_rule_column(col) or y < header.height() / 2:
             return
         name = self.model.column_name(col)
-        if self.session.rule(name).kind.value == "flag":
+        if kind_of(self.session.rule(name)).polar:
             self.turn_over(name)
 
     def turn_over(self, name: str) -> None:

@@ -23,6 +23,7 @@ from PySide6.QtCore import (
 from fastsheet import polarity, reasons
 from fastsheet.cells import Cell, CellState
 from fastsheet.engine import Event, Update
+from fastsheet.kinds import kind_of
 from fastsheet.results import DONE, ERROR
 from fastsheet.rules import Rule
 from fastsheet.session import Session
@@ -275,7 +276,7 @@ class SheetModel(QAbstractTableModel):
             if rule is None:
                 return name
             tip = f"Rule column {name!r} ({rule.kind.value}): {rule.text}"
-            if rule.kind.value == "flag":
+            if kind_of(rule).polar:
                 good = polarity.of(rule).good
                 tip += (
                     f"\n{'A yes is the good outcome (green)' if good else 'A yes is a finding to look at (red)'}"

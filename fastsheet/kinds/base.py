@@ -47,6 +47,7 @@ class ColumnKind:
     probes_content_free: bool = False  # calibrated on content-free records ("N/A")
     stores_text: bool = False  # answers are free text, not probabilities over candidates
     splittable: bool = False  # a compound rule can become formulas and rules joined by `and`
+    polar: bool = False  # a yes is a finding or the good outcome, named by a noun (polarity)
 
     # ----- the rule ----------------------------------------------------------------------
 

@@ -169,6 +169,7 @@ class FlagKind(ColumnKind):
     thresholded = True
     probes_content_free = True
     splittable = True
+    polar = True
 
     def candidates(self, rule: Rule) -> tuple[str, ...]:
         return ("Yes", "No")

@@ -1,11 +1,16 @@
 """Generate the sample datasets (deterministic): `python resources/samples/make_samples.py`.
 
 - transactions.csv: 10,000 card transactions; about 3% are out of character for the
-  customer (category, amount and country), marked in the gold column `fraud`.
+  customer (category, amount and country), marked in the gold column `fraud`. Each row
+  carries the customer's usual merchant categories (`usual_spending`) and those of the
+  last 90 days (`last_90_days`: the usual ones, for some customers one more), so "the
+  category doesn't match the customer's typical spending" is answerable from the row.
 - support.csv: 30 customer messages for a support bot. The bot's replies are a text rule
   column, and the judge's count of on-policy replies ("N / 30") is what the summary shows.
 - candidates.csv: 340 résumé summaries for a hiring-criteria rule; gold `qualifies` is the
-  generator's own truth (at least 5 years, Python among the skills, led a team).
+  generator's own truth (at least 5 years, Python among the skills, led a team). Some
+  summaries say the person built distributed systems, or worked in healthcare:
+  `candidates(truth=True)` adds those facts as columns (bench.seeds scores against them).
 """
 
 from __future__ import annotations
@@ -52,6 +57,12 @@ def transactions(n: int = 10_000, seed: int = 7) -> pl.DataFrame:
         customers.append(
             (f"C{1000 + i}", f"{rng.choice(FIRST)} {rng.choice(LAST)}", rng.choice(HOME), usual)
         )
+    recent_rng = random.Random(seed + 1)  # a stream of its own: the other columns stay
+    recent = {
+        cid: usual + ([recent_rng.choice([c for c in EVERYDAY if c not in usual])]
+                      if recent_rng.random() < 0.35 else [])
+        for cid, _, _, usual in customers
+    }  # fmt: skip
     start = datetime(2026, 10, 1)
     rows = []
     for t in range(n):
@@ -75,6 +86,7 @@ def transactions(n: int = 10_000, seed: int = 7) -> pl.DataFrame:
                 "customer": name,
                 "home_country": home,
                 "usual_spending": ", ".join(usual),
+                "last_90_days": ", ".join(recent[cid]),
                 "merchant": rng.choice(MERCHANTS[category]),
                 "category": category,
                 "amount": round(rng.uniform(lo, hi), 2),
@@ -153,8 +165,10 @@ CITIES = [
 ]
 
 
-def candidates(n: int = 340, seed: int = 11) -> pl.DataFrame:
+def candidates(n: int = 340, seed: int = 11, truth: bool = False) -> pl.DataFrame:
+    """`truth`: with the generator's facts the summaries word (distributed, healthcare)."""
     rng = random.Random(seed)
+    more = random.Random(seed + 1)  # a stream of its own: the other columns stay
     rows = []
     for _ in range(n):
         role = rng.choice(ROLES)
@@ -175,6 +189,20 @@ def candidates(n: int = 340, seed: int = 11) -> pl.DataFrame:
                 ]
             )
         )
+        distributed = role in ("Backend engineer", "Data engineer", "DevOps engineer") and (
+            more.random() < 0.5
+        )
+        healthcare = more.random() < 0.2
+        if distributed:
+            summary += more.choice(
+                [
+                    " Designed distributed systems: event streaming and microservices.",
+                    " Scaled a distributed payments platform across three regions.",
+                ]
+            )
+        if healthcare:
+            summary += " Industry: healthcare (hospital records, patient apps)."
+        facts = {"distributed": distributed, "healthcare": healthcare} if truth else {}
         rows.append(
             {
                 "candidate": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
@@ -184,6 +212,7 @@ def candidates(n: int = 340, seed: int = 11) -> pl.DataFrame:
                 "summary": summary,
                 # the generator's own truth for the starter rule (never shown to the model)
                 "qualifies": years >= 5 and "Python" in skills and led,
+                **facts,
             }
         )
     return pl.DataFrame(rows)

@@ -30,7 +30,7 @@ async def edit(window, session: Session, folder: Path) -> None:
     window.add_rule()
     window.formula.editor.setPlainText(RULE)
     window.formula.flush()
-    column = session.evaluator.columns["flag"]
+    column = session.evaluator.columns["positive"]
     while int(column.result.done_mask().sum()) < 24:
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.5)  # the worker writes answers to the cache as it goes
@@ -41,7 +41,7 @@ async def edit(window, session: Session, folder: Path) -> None:
 async def restore(window, session: Session, backend: CountingBackend) -> None:
     await window.open_path(window.state.autosave_path)
     await session.evaluator.wait_idle(300)
-    column = session.evaluator.columns["flag"]
+    column = session.evaluator.columns["positive"]
     print(
         json.dumps(
             {

@@ -32,9 +32,11 @@ def type_rule(window, qtbot, text: str) -> None:
     qtbot.keyClicks(editor, text)
 
 
-def sheet_with_rule(window, loop, qtbot, path: Path, text: str) -> None:
-    """Open `path`, add a flag column, type `text` into it, and wait until it is judged."""
+def sheet_with_rule(window, loop, qtbot, path: Path, text: str) -> str:
+    """Open `path`, add a flag column, type `text` into it, and wait until it is judged;
+    the column's name (its rule's noun, e.g. "positive")."""
     open_file(window, loop, path)
     window.add_rule()
     type_rule(window, qtbot, text)
     settle(window, loop, qtbot)
+    return window.selected_rule()

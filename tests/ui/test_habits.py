@@ -51,7 +51,7 @@ def test_copy_puts_cells_and_results_on_the_clipboard_as_tsv_and_html(app, revie
     window, _, loop = app
     sheet_with_rule(window, loop, qtbot, reviews_csv, POSITIVE)
     model = window.model
-    flag_col = model.rule_column_index("flag")
+    flag_col = model.rule_column_index("positive")
     review_col = [model.column_name(c) for c in range(model.columnCount())].index("review")
     assert flag_col < review_col
     select(window, 2, flag_col, 5, review_col)
@@ -64,7 +64,7 @@ def test_copy_puts_cells_and_results_on_the_clipboard_as_tsv_and_html(app, revie
     assert len(rows) == 4 and all(len(r) == len(names) for r in rows)
     for row, row_id in zip(rows, ids, strict=True):
         expected = results.row(int(row_id), named=True)
-        assert row[0] == ("TRUE" if expected["flag"] else "FALSE")  # a boolean in Excel
+        assert row[0] == ("TRUE" if expected["positive"] else "FALSE")  # a boolean in Excel
         assert row[-1] == expected["review"]
     html = QGuiApplication.clipboard().mimeData().html()
     assert html.count("<tr>") == 4
@@ -75,10 +75,10 @@ def test_copy_puts_cells_and_results_on_the_clipboard_as_tsv_and_html(app, revie
     qtbot.keyClick(window.table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClick(window.table, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
     back = sheet_from_text(QGuiApplication.clipboard().text())
-    assert back.height == 12 and back.columns[0] == "flag"
-    assert back["flag"].dtype == pl.Boolean
+    assert back.height == 12 and back.columns[0] == "positive"
+    assert back["positive"].dtype == pl.Boolean
     shown = results[list(model.view_rows())]
-    assert back["flag"].to_list() == shown["flag"].to_list()
+    assert back["positive"].to_list() == shown["positive"].to_list()
     assert back["review"].to_list() == shown["review"].to_list()
 
 
@@ -156,7 +156,7 @@ def test_find_walks_matches_in_view_order_and_keeps_them_in_view(app, long_csv, 
 def test_find_searches_result_columns_too(app, reviews_csv, qtbot):
     window, _, loop = app
     sheet_with_rule(window, loop, qtbot, reviews_csv, POSITIVE)
-    flagged = window.session.evaluator.summary("flag").flagged
+    flagged = window.session.evaluator.summary("positive").flagged
     window.find_bar.open_bar()
     assert window.navigator.search("yes") == flagged  # "✔ yes" cells; no review says "yes"
     assert window.navigator.find()
@@ -185,29 +185,36 @@ def test_go_to_row(app, long_csv, qtbot):
 def test_excel_export_has_typed_results_and_a_summary_sheet(app, reviews_csv, qtbot, tmp_path):
     window, _, loop = app
     sheet_with_rule(window, loop, qtbot, reviews_csv, POSITIVE)
-    window.session.set_gold("flag", "gold")
+    window.session.set_gold("positive", "gold")
     run(loop, window.session.evaluator.wait_idle())
     out = tmp_path / "results.xlsx"
     run(loop, window.export(out))
     assert window.last_error() is None
 
     results = load_table(out)  # the app's own reader: the Results sheet comes first
-    assert results.columns == ["source", "review", "gold", "flag", "flag_p", "flag_source"]
-    assert set(results["flag_source"]) <= {"model", "cache"}
-    assert results.schema["flag"] == pl.Boolean
-    assert results.schema["flag_p"] == pl.Float64
+    assert results.columns == [
+        "source",
+        "review",
+        "gold",
+        "positive",
+        "positive_p",
+        "positive_source",
+    ]
+    assert set(results["positive_source"]) <= {"model", "cache"}
+    assert results.schema["positive"] == pl.Boolean
+    assert results.schema["positive_p"] == pl.Float64
     expected = window.session.results_frame()
-    assert results["flag"].to_list() == expected["flag"].to_list()
-    assert results["flag_p"].round(6).to_list() == expected["flag_p"].round(6).to_list()
+    assert results["positive"].to_list() == expected["positive"].to_list()
+    assert results["positive_p"].round(6).to_list() == expected["positive_p"].round(6).to_list()
 
     summary = pl.read_excel(out, sheet_name="Summary", engine="calamine")
     row = summary.row(0, named=True)
-    assert row["column"] == "flag" and row["kind"] == "flag"
+    assert row["column"] == "positive" and row["kind"] == "flag"
     assert row["rule"] == POSITIVE
-    assert row["result"] == window.session.evaluator.summary("flag").text()
-    assert row["share"] == pytest.approx(window.session.evaluator.summary("flag").share)
+    assert row["result"] == window.session.evaluator.summary("positive").text()
+    assert row["share"] == pytest.approx(window.session.evaluator.summary("positive").share)
     assert row["agreement with known answers"].startswith(
-        window.session.evaluator.agreement("flag").text()[:10]
+        window.session.evaluator.agreement("positive").text()[:10]
     )
 
     with zipfile.ZipFile(out) as book:

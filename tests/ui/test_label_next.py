@@ -48,22 +48,22 @@ def test_label_next_teaches_the_rule_until_it_learns(app, qtbot, tmp_path):
     path, gold = spam_sheet(tmp_path)
     sheet_with_rule(window, loop, qtbot, path, "The email is spam.")
     model = window.model
-    col = model.rule_column_index("flag")
-    zero_shot = window.session.evaluator.columns["flag"]
+    col = model.rule_column_index("spam")
+    zero_shot = window.session.evaluator.columns["spam"]
     before, _ = zero_shot.result.decide(zero_shot.calibration)
     window.act_label_next.trigger()
     bar = window.label_bar
     assert bar.isVisible()
-    assert "Label next · flag · row" in bar.title.text()
+    assert "Label next · spam · row" in bar.title.text()
     assert "0 labels" in bar.progress.text() and "4 more to teach the rule" in bar.progress.text()
     asked = [answer(window, qtbot, gold) for _ in range(LEARN_FROM + 4)]
     assert len(set(asked)) == len(asked)  # never the same row twice
     assert {model.row_id(window.table.currentIndex().row())} == {window._label_row}
-    marks = window.session.marks("flag")
+    marks = window.session.marks("spam")
     assert marks == {row: gold[row] for row in asked}
     window.teach_now()
     settle(window, loop, qtbot)
-    column = window.session.evaluator.columns["flag"]
+    column = window.session.evaluator.columns["spam"]
     assert column.taught_by == "learned", column.decision.learned
     header = model.headerData(col, Qt.Orientation.Horizontal)
     assert f"taught from {LEARN_FROM + 4} labels · learned" in header
@@ -74,7 +74,7 @@ def test_label_next_teaches_the_rule_until_it_learns(app, qtbot, tmp_path):
     window.teach_now()
     settle(window, loop, qtbot)
     assert backend.rows == rows_before
-    column = window.session.evaluator.columns["flag"]
+    column = window.session.evaluator.columns["spam"]
     assert column.generation == generation and column.taught_from == LEARN_FROM + 8
     header = model.headerData(col, Qt.Orientation.Horizontal)
     assert f"taught from {LEARN_FROM + 8} labels · learned" in header

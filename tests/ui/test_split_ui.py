@@ -15,8 +15,10 @@ def test_accepting_a_split_adds_the_steps_and_judges_only_where_needed(app, qtbo
     window, _, loop = app
     open_file(window, loop, CANDIDATES)
     window.add_rule()
-    name = window.selected_rule()
     type_rule(window, qtbot, "At least 5 years of experience with Python, and has led a team")
+    qtbot.wait(400)
+    name = window.selected_rule()
+    assert name == "shortlisted"  # named by the rule's noun
     assert window.formula.split.isVisible()
     qtbot.mouseClick(window.formula.split, Qt.MouseButton.LeftButton)
     dialog = window.split_dialog
@@ -62,8 +64,10 @@ def test_cancelling_a_split_changes_nothing(app, qtbot):
     window, _, loop = app
     open_file(window, loop, CANDIDATES)
     window.add_rule()
-    name = window.selected_rule()
     type_rule(window, qtbot, "At least 5 years of experience with Python, and has led a team")
+    qtbot.wait(400)
+    name = window.selected_rule()
+    assert name == "shortlisted"  # named by the rule's noun
     qtbot.mouseClick(window.formula.split, Qt.MouseButton.LeftButton)
     before = window.session.rule(name)
     window.split_dialog.reject()

@@ -13,7 +13,7 @@ def test_marking_cells_with_y_and_n_teaches_the_rule(app, reviews_csv, qtbot):
     window, _, loop = app
     sheet_with_rule(window, loop, qtbot, reviews_csv, "The review is positive.")
     model = window.model
-    col = model.rule_column_index("flag")
+    col = model.rule_column_index("positive")
     before = {r: model.index(r, col).data() for r in range(4)}
     window.activateWindow()
     window.table.setFocus()
@@ -25,19 +25,19 @@ def test_marking_cells_with_y_and_n_teaches_the_rule(app, reviews_csv, qtbot):
     ):
         window.table.setCurrentIndex(model.index(view_row, col))
         qtbot.keyClick(window.table, key)
-    marks = window.session.marks("flag")
+    marks = window.session.marks("positive")
     assert len(marks) == 4
     for view_row in range(4):
         said_yes = before[view_row].startswith("✔")
         right = view_row in (0, 2)
         assert marks[model.row_id(view_row)] == (said_yes if right else not said_yes)
     # the rule's own labels column appears beside it, and the project keeps the marks
-    assert model.column_name(col + 1) == "flag_gold"
+    assert model.column_name(col + 1) == "positive_gold"
     assert model.index(0, col + 1).data() in ("✔ yes", "✘ no")
-    assert window.session.evaluator.columns["flag"].taught_from == 0  # not while marking
+    assert window.session.evaluator.columns["positive"].taught_from == 0  # not while marking
     qtbot.waitUntil(lambda: not window._teach_timer.isActive(), timeout=5000)
     settle(window, loop, qtbot)
-    column = window.session.evaluator.columns["flag"]
+    column = window.session.evaluator.columns["positive"]
     assert column.taught_from == 4
     assert len(column.runner.rule.examples) == 4
     assert "taught from 4 labels" in model.headerData(col, Qt.Orientation.Horizontal)
@@ -45,7 +45,7 @@ def test_marking_cells_with_y_and_n_teaches_the_rule(app, reviews_csv, qtbot):
     # the marks survive in the autosaved project; clearing one forgets it
     window.table.setCurrentIndex(model.index(0, col))
     qtbot.keyClick(window.table, Qt.Key.Key_U)
-    assert len(window.session.marks("flag")) == 3
+    assert len(window.session.marks("positive")) == 3
     window.teach_now()
     settle(window, loop, qtbot)
     assert "taught from" not in model.headerData(col, Qt.Orientation.Horizontal)
@@ -65,20 +65,20 @@ def test_dragging_the_threshold_re_decides_without_the_model(app, reviews_csv, q
     qtbot.mouseMove(histogram, QPoint(1, y))
     qtbot.mouseRelease(histogram, Qt.MouseButton.LeftButton, pos=QPoint(1, y))
     qtbot.wait(100)
-    assert ev.columns["flag"].calibration.mode is Mode.MANUAL
-    assert ev.summary("flag").flagged == 12
+    assert ev.columns["positive"].calibration.mode is Mode.MANUAL
+    assert ev.summary("positive").flagged == 12
     # and to the far right: none is
     qtbot.mousePress(histogram, Qt.MouseButton.LeftButton, pos=QPoint(1, y))
     qtbot.mouseRelease(histogram, Qt.MouseButton.LeftButton, pos=QPoint(histogram.width() - 1, y))
     qtbot.wait(200)
-    assert ev.summary("flag").flagged == 0
-    col = window.model.rule_column_index("flag")
+    assert ev.summary("positive").flagged == 0
+    col = window.model.rule_column_index("positive")
     assert all(window.model.index(r, col).data().startswith("✘") for r in range(12))
     assert backend.rows == rows_before  # re-decided from stored probabilities
     assert window.summary.threshold_reset.isVisible()
     window.summary.threshold_reset.click()
-    assert ev.columns["flag"].calibration.mode is not Mode.MANUAL
-    assert 0 < ev.summary("flag").flagged < 12
-    p = ev.columns["flag"].result.p_yes()
+    assert ev.columns["positive"].calibration.mode is not Mode.MANUAL
+    assert 0 < ev.summary("positive").flagged < 12
+    p = ev.columns["positive"].result.p_yes()
     assert not np.isnan(p).any()
     run(loop, ev.wait_idle())

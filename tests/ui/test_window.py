@@ -35,11 +35,11 @@ def test_typing_a_rule_fills_the_column_and_updates_the_summary(app, reviews_csv
     type_rule(window, qtbot, "The review is positive.")
     settle(window, loop, qtbot)
     model = window.model
-    col = model.rule_column_index("flag")
+    col = model.rule_column_index("positive")
     texts = [model.index(r, col).data() for r in range(model.rowCount())]
     assert all(t.startswith(("✔ yes", "✘ no")) for t in texts), texts
     assert backend.rows >= 12
-    summary = window.session.evaluator.summary("flag")
+    summary = window.session.evaluator.summary("positive")
     assert summary.done == 12
     assert window.summary.headline.text() == summary.text()
     assert window.summary.headline.text().endswith(f"({100 * summary.flagged / 12:.1f}%)")
@@ -54,13 +54,13 @@ def test_a_second_edit_replaces_the_first_generation(app, reviews_csv, qtbot):
     type_rule(window, qtbot, "The review is positive.")
     settle(window, loop, qtbot)
     ev = window.session.evaluator
-    column = ev.columns["flag"]
+    column = ev.columns["positive"]
     assert column.rule.text == "The review is positive."
-    assert [g.rule.text for g in ev.history("flag")][-2:] == [
+    assert [g.rule.text for g in ev.history("positive")][-2:] == [
         "The review is negative.",
         "The review is positive.",
     ]
-    assert all(ev.cell("flag", r).generation == column.generation for r in range(12))
+    assert all(ev.cell("positive", r).generation == column.generation for r in range(12))
 
 
 def test_flipped_rows_flash_then_settle_and_a_closed_sheet_leaves_no_timer(app, reviews_csv, qtbot):
@@ -69,7 +69,7 @@ def test_flipped_rows_flash_then_settle_and_a_closed_sheet_leaves_no_timer(app, 
     type_rule(window, qtbot, "The review is negative.")
     settle(window, loop, qtbot)
     model = window.model
-    col = model.rule_column_index("flag")
+    col = model.rule_column_index("flagged")
     flash = theme.flash_color()
 
     def flashing() -> list[int]:
@@ -114,13 +114,20 @@ def test_open_export_save_and_reopen_restores_rules_and_results_from_the_cache(
 ):
     window, backend, loop = app
     sheet_with_rule(window, loop, qtbot, reviews_csv, "The review is positive.")
-    window.session.set_gold("flag", "gold")  # taught from it, and it leaves the records
+    window.session.set_gold("positive", "gold")  # taught from it, and it leaves the records
     run(loop, window.session.evaluator.wait_idle())
     exported = tmp_path / "out.parquet"
     run(loop, window.export(exported))
     result = pl.read_parquet(exported)
-    assert result.columns == ["source", "review", "gold", "flag", "flag_p", "flag_source"]
-    assert result["flag"].null_count() == 0 and result["flag_source"].null_count() == 0
+    assert result.columns == [
+        "source",
+        "review",
+        "gold",
+        "positive",
+        "positive_p",
+        "positive_source",
+    ]
+    assert result["positive"].null_count() == 0 and result["positive_source"].null_count() == 0
     project = tmp_path / "reviews.fastsheet"
     window.save_project(project)
     saved = load_project(project)
@@ -134,10 +141,10 @@ def test_open_export_save_and_reopen_restores_rules_and_results_from_the_cache(
     # every row's result comes from the cache; a taught rule may judge one first batch
     # (2 rows) again on reopening: a known cache miss in the taught path, not yet traced
     assert backend.rows <= rows_before + 2
-    assert window.session.order == ["flag"]
+    assert window.session.order == ["positive"]
     ev = window.session.evaluator
-    decisions = [ev.cell("flag", r).value for r in range(12)]
-    assert decisions == result["flag"].to_list()
+    decisions = [ev.cell("positive", r).value for r in range(12)]
+    assert decisions == result["positive"].to_list()
 
 
 def test_a_project_opens_with_its_saved_model_or_says_why_not(
@@ -189,14 +196,14 @@ def test_a_bad_file_shows_an_error_and_keeps_the_current_sheet(app, reviews_csv,
     bad.write_text('a,b\n1,2\n3,"x\n4,5,6\n')
     open_file(window, loop, bad)
     assert "not a well-formed CSV" in window.last_error()
-    assert window.session.order == ["flag"]
-    assert window.session.rule("flag").text == "The review is positive."
+    assert window.session.order == ["positive"]
+    assert window.session.rule("positive").text == "The review is positive."
     assert window.model.rowCount() == 12
     not_json = tmp_path / "bad.fastsheet"
     not_json.write_text("{ nope")
     open_file(window, loop, not_json)
     assert "not a fastsheet project" in window.last_error()
-    assert window.session.rule("flag").text == "The review is positive."
+    assert window.session.rule("positive").text == "The review is positive."
     run(loop, window.session.evaluator.wait_idle())
 
 
@@ -334,7 +341,7 @@ def test_the_app_never_opens_a_network_connection(app, qtbot, monkeypatch):
     type_rule(window, qtbot, "The {merchant} sells {category}.")
     settle(window, loop, qtbot)
     ev = window.session.evaluator
-    assert ev.summary("suspicious").done == ev.summary("flag").done == 10_000
+    assert ev.summary("suspicious").done == ev.summary("flagged").done == 10_000
     assert backend.rows > 0  # the model really judged rows
     from ui.settings_dialog import SettingsDialog
 
@@ -354,12 +361,12 @@ def test_the_grid_shows_pushed_cells_without_asking_the_engine_again(app, review
     window, _, loop = app
     sheet_with_rule(window, loop, qtbot, reviews_csv, "The review is positive.")
     model, evaluator = window.model, window.session.evaluator
-    col = model.rule_column_index("flag")
+    col = model.rule_column_index("positive")
     index = model.index(0, col)
     row = model.row_id(0)
     shown = index.data(CELL_ROLE)
     assert shown.state is CellState.DONE
-    generation = evaluator.columns["flag"].generation
+    generation = evaluator.columns["positive"].generation
     pushed = replace(shown, state=CellState.ERROR, error="pushed", value=None, p=None)
     pulls: list[int] = []
     real_cells = evaluator.cells
@@ -370,12 +377,12 @@ def test_the_grid_shows_pushed_cells_without_asking_the_engine_again(app, review
 
     evaluator.cells = counted
     try:
-        model.on_event(Update("flag", generation, (row,), (pushed,), "error"))
+        model.on_event(Update("positive", generation, (row,), (pushed,), "error"))
         qtbot.wait(120)  # the coalesced repaint
         assert index.data(CELL_ROLE) == pushed  # the pushed value, as it came
         assert "pushed" in index.data(Qt.ItemDataRole.ToolTipRole)
         assert row not in pulls
-        model.on_event(ColumnEvent("flag", generation, "started"))  # a whole column: re-read
+        model.on_event(ColumnEvent("positive", generation, "started"))  # a whole column: re-read
         qtbot.wait(120)
         assert index.data(CELL_ROLE) == shown
         assert row in pulls
