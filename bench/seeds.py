@@ -239,8 +239,8 @@ def table(results: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--models", default=",".join(MODELS))
-    parser.add_argument("--fraud-rows", type=int, default=400)
-    parser.add_argument("--pool", type=int, default=120)
+    parser.add_argument("--fraud-rows", type=int, default=300, help="scored transactions")
+    parser.add_argument("--pool", type=int, default=100, help="rows labels are drawn from")
     parser.add_argument("--table", action="store_true", help="only the README table, again")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
