@@ -201,6 +201,7 @@ class Session:
         if new in frame.columns or new in self._ev().columns:
             raise RuleError(f"A column is already called {new!r}.")
         self.order[self.order.index(old)] = new
+        self._nouns.pop(old, None)
         try:
             self._ev().rename(old, new)
         finally:
@@ -212,8 +213,8 @@ class Session:
         noun, and read by no other column, is renamed. Returns the name it has now."""
         rule = self.rule(name)
         column_kind = kind_of(rule)
-        if not column_kind.polar:
-            return name
+        if not column_kind.polar or self._ev().columns[name].error:
+            return name  # a rule in error keeps its name until it is fixed
         wanted = polarity.column_name(rule.text)
         if re.fullmatch(rf"{re.escape(wanted)}(_\d+)?", name):
             return name

@@ -10,6 +10,7 @@ import pytest
 
 from fastsheet.backend import FakeBackend
 from fastsheet.engine import Evaluator
+from fastsheet.errors import RuleError
 from fastsheet.polarity import FINDING, GOOD, guess, of
 from fastsheet.rules import Kind, Rule
 
@@ -96,6 +97,10 @@ def test_a_flag_column_the_user_has_not_named_is_named_by_its_rule_noun(tmp_path
         assert session.name_by_noun("on_policy") == "flagged"
         assert session.marks("flagged") == {0: True}  # the marks go with the name
 
+        with pytest.raises(RuleError):
+            session.edit("flagged", text="The {nothing} is spam.")
+        assert session.name_by_noun("flagged") == "flagged"  # in error: not renamed
+        session.edit("flagged", text="Flag if the {reply} is rude.")
         session.rename("flagged", "rude")  # the user names it: it keeps that name
         session.edit("rude", text="The reply follows the support policy: {reply}")
         assert session.name_by_noun("rude") == "rude"
