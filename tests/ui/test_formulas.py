@@ -100,9 +100,10 @@ def test_a_formula_and_asks_its_rule_only_where_the_exact_part_holds(app, review
     type_rule(window, qtbot, "len(review) > 25")
     settle(window, loop, qtbot)
     window.add_rule()
-    rule_name = window.selected_rule()
     type_rule(window, qtbot, "The review is positive.")
     settle(window, loop, qtbot)
+    rule_name = window.selected_rule()  # named by its noun once typed
+    assert rule_name == "positive"
     window.add_rule(Kind.FORMULA)
     type_rule(window, qtbot, f"{long_name} and {rule_name}")
     both_name = window.selected_rule()
