@@ -6,6 +6,8 @@ sample of N rows (default 300) with no labels (each threshold mode), and again t
 K labeled rows of the same task (default 16, drawn balanced from rows outside the sample):
 up to 8 become examples in the prompt and the threshold is cross-fitted on all K.
 The figures to optimize are the mean balanced accuracy over the flag tasks and the worst task.
+`--learned` runs the learned mode instead: the learning curve of `python -m bench.learn`
+(its options follow).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -280,6 +283,12 @@ def table(results: dict) -> str:
 
 
 def main() -> None:
+    if "--learned" in sys.argv:  # the learned mode: the learning curve (bench/learn.py)
+        from bench import learn
+
+        sys.argv.remove("--learned")
+        learn.main()
+        return
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=300, help="rows scored per task")
     parser.add_argument(

@@ -389,11 +389,24 @@ def main() -> None:
         "scored": args.scored,
         "pool": args.pool,
         "best": best,
-        "tasks": results,
+        "tasks": merged(previous.get(args.model), results, args.scored, args.pool),
     }
     write(previous)
     write_readme(previous)
     print(table(previous[args.model], args.model))
+
+
+def merged(previous: dict | None, results: dict, scored: int, pool: int) -> dict:
+    """This run's tasks over the last run's others (same sample sizes), in the suite's
+    order; a task run again keeps its teaching figures (the labels picked are seeded)."""
+    old: dict = {}
+    if previous is not None and (previous["scored"], previous["pool"]) == (scored, pool):
+        old = previous["tasks"]
+    for name, entry in results.items():
+        if "teaching" in old.get(name, {}):
+            entry["teaching"] = old[name]["teaching"]
+    both = old | results
+    return {t.name: both[t.name] for t in load_tasks(None) if t.name in both}
 
 
 def write_readme(results: dict) -> None:

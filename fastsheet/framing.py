@@ -44,6 +44,9 @@ class Framing(enum.Enum):
     RECORD_FIRST = "record-first"  # the record, then the statement and the question
     FENCED = "fenced"  # statement, the record inside <text> tags it cannot close, question
     QUESTION = "question"  # the rule as a direct question, before the record and after it
+    #: QUESTION's question before the record only: after it just the turn's end, the
+    #: shortest per-row suffix (measured for taught rules: bench/learn_sources.py)
+    QUESTION_FIRST = "question-first"
 
 
 _FENCE_TAG = re.compile(r"<(\s*/?\s*text\s*)>", re.IGNORECASE)
@@ -172,7 +175,7 @@ def asked_as(asked: Question, framing: Framing) -> str:
     """How a question reaches the model, in a sentence (the formula bar's tooltip)."""
     if isinstance(asked, Generate):
         return "The rule is the model's instruction; each row is the input it answers."
-    if isinstance(asked, Noul) and framing is Framing.QUESTION:
+    if isinstance(asked, Noul) and framing in (Framing.QUESTION, Framing.QUESTION_FIRST):
         return f"The model is asked of each row: “{question(asked.instructions)}”"
     if isinstance(asked, Noul) and framing is not Framing.RULE:
         return f"The model is asked: “{statement(asked.instructions)}” Is that true for the row?"
@@ -183,6 +186,9 @@ def _noul(asked: Noul, framing: Framing) -> Exchange:
     text = asked.instructions
     if framing is Framing.RULE:
         return legacy(text, "Does the rule hold for the record? Answer Yes or No.")
+    if framing is Framing.QUESTION_FIRST:
+        ask = f"Question: {question(text)} Answer Yes or No."
+        return Exchange(QUESTION_SYSTEM, f"{ask}\n\nText:\n{RECORD}", f"Text:\n{RECORD}")
     if framing is Framing.QUESTION:
         ask = f"{question(text)} Answer Yes or No."
         follow_up = f"Text:\n{RECORD}\n\n{ask}"
@@ -214,8 +220,13 @@ def _choice(asked: Choice, framing: Framing) -> Exchange:
             asked.instructions,
             listed("Labels", asked) + "\nAnswer with the one label that fits the record.",
         )
-    ask = in_words(asked.instructions.strip(), once=framing is Framing.QUESTION)
+    ask = in_words(
+        asked.instructions.strip(), once=framing in (Framing.QUESTION, Framing.QUESTION_FIRST)
+    )
     options = listed("Options", asked)
+    if framing is Framing.QUESTION_FIRST:
+        head = f"Question: {ask}\n{options}\nAnswer with the option that fits the text only."
+        return Exchange(QUESTION_SYSTEM, f"{head}\n\nText:\n{RECORD}", f"Text:\n{RECORD}")
     if framing is Framing.FENCED:
         return fenced(
             f"Question: {ask}\n{options}",
@@ -243,8 +254,12 @@ def _score(asked: Score, framing: Framing) -> Exchange:
             asked.instructions,
             f"Rate the record on a scale from {lo} to {hi}. Answer with one whole number.",
         )
-    ask = in_words(asked.instructions.strip(), once=framing is Framing.QUESTION)
+    ask = in_words(
+        asked.instructions.strip(), once=framing in (Framing.QUESTION, Framing.QUESTION_FIRST)
+    )
     scale = f"Answer with one whole number from {lo} to {hi}."
+    if framing is Framing.QUESTION_FIRST:
+        return Exchange(QUESTION_SYSTEM, f"Question: {ask}\n{scale}\n\nText:\n{RECORD}")
     if framing is Framing.FENCED:
         return fenced(f"Question: {ask}", scale)
     if framing in (Framing.STATEMENT, Framing.QUESTION):

@@ -81,6 +81,14 @@ def test_question_framing_asks_before_and_after_the_record():
     assert prompt.suffix.startswith("\n\nIs the email spam? Answer Yes or No.")
 
 
+def test_question_first_framing_leaves_only_the_turn_end_after_the_record():
+    prompt = build_prompt(Rule("Flag if the email is spam"), _chat, Framing.QUESTION_FIRST)
+    assert "Question: Is the email spam? Answer Yes or No." in prompt.prefix
+    assert prompt.suffix == "<|end|>\n<|assistant|>\n"
+    label = Rule("Which team handles {ticket}?", kind=Kind.LABEL, labels=("billing", "tech"))
+    assert build_prompt(label, _chat, Framing.QUESTION_FIRST).suffix == prompt.suffix
+
+
 def test_statement_framing_keeps_the_rule_in_the_shared_prefix():
     prompt = build_prompt(Rule("Flag if the email is spam"), _chat, Framing.STATEMENT)
     assert "The email is spam." in prompt.prefix
