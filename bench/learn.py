@@ -30,7 +30,7 @@ from fastsheet.cache import NoCache, ResultCache
 from fastsheet.calibrate import Calibration, unlabeled_flag
 from fastsheet.head import Reducer, answer_features, balanced_accuracy, choose_head, fit_head
 from fastsheet.label_next import label_next
-from fastsheet.learned import LEARN_FROM, fit_input, learn
+from fastsheet.learned import LEARN_FROM, fit_input, learn, own_bias
 from fastsheet.llama_backend import LlamaBackend
 from fastsheet.models import CATALOGUE, models_dir
 from fastsheet.paths import default_cache_path
@@ -204,16 +204,24 @@ def _layer(data: dict, depth: str) -> np.ndarray:
     return states[:, k * d : (k + 1) * d]
 
 
-def _predict(x: np.ndarray, y_rows: np.ndarray, labels: np.ndarray, n_answer: int, use_head: bool):
-    """Fit on the labelled rows and predict every row: the head, or the answer alone."""
+def _predict(
+    x: np.ndarray,
+    y_rows: np.ndarray,
+    labels: np.ndarray,
+    n_answer: int,
+    use_head: bool,
+    bias: float = 0.0,
+):
+    """Fit on the labelled rows and predict every row: the head, or the answer alone
+    (`bias`: the model's own decision's offset, which the fit starts from)."""
     cols = slice(None) if use_head else slice(0, n_answer)
-    choice = choose_head(x[labels][:, cols], y_rows, n_answer) if use_head else None
+    choice = choose_head(x[labels][:, cols], y_rows, n_answer, bias=bias) if use_head else None
     penalty = choice.penalty if choice is not None else None
     if use_head and penalty is None:
         cols = slice(0, n_answer)
     if len(np.unique(y_rows)) < 2:
         return np.full(len(x), y_rows[0]), choice
-    head = fit_head(x[labels][:, cols], y_rows, penalty or 1e6, n_answer)
+    head = fit_head(x[labels][:, cols], y_rows, penalty or 1e6, n_answer, bias=bias)
     return head.predict(x[:, cols]), choice
 
 
@@ -225,6 +233,7 @@ def curve(data: dict, flag: bool, depth: str, k: int, select: str, seed: int) ->
     ans = answer_features(probs)
     z = Reducer.fit(_layer(data, depth), k).transform(_layer(data, depth))
     x = np.hstack([ans, z])
+    bias = own_bias(data["probs"][:, 0]) if flag else 0.0
     pool = np.arange(n_scored, len(y))
     rng = np.random.default_rng(seed)
     order = list(rng.permutation(pool))
@@ -240,13 +249,13 @@ def curve(data: dict, flag: bool, depth: str, k: int, select: str, seed: int) ->
             while len(picked) < budget:
                 labelled[:] = False
                 labelled[picked] = True
-                current = _current_probs(x, y, labelled, ans.shape[1], probs, flag)
+                current = _current_probs(x, y, labelled, ans.shape[1], probs, flag, bias)
                 nxt = label_next(current, z, labelled | (np.arange(len(y)) < n_scored), 1)
                 picked.append(nxt[0])
         labels = np.zeros(len(y), dtype=bool)
         labels[picked] = True
-        pred_head, choice = _predict(x, y[labels], labels, ans.shape[1], True)
-        pred_answer, _ = _predict(x, y[labels], labels, ans.shape[1], False)
+        pred_head, choice = _predict(x, y[labels], labels, ans.shape[1], True, bias)
+        pred_answer, _ = _predict(x, y[labels], labels, ans.shape[1], False, bias)
         scored = slice(0, n_scored)
         out[budget] = {
             "head": balanced_accuracy(pred_head[scored], y[scored]),
@@ -257,14 +266,14 @@ def curve(data: dict, flag: bool, depth: str, k: int, select: str, seed: int) ->
     return out
 
 
-def _current_probs(x, y, labelled, n_answer, probs, flag) -> np.ndarray:
+def _current_probs(x, y, labelled, n_answer, probs, flag, bias=0.0) -> np.ndarray:
     """What the app would decide with the labels so far (before 8 labels: the answer)."""
     rows = np.flatnonzero(labelled)
     if len(rows) < 8 or len(np.unique(y[rows])) < 2:
         return probs
-    choice = choose_head(x[rows], y[rows], n_answer)
+    choice = choose_head(x[rows], y[rows], n_answer, bias=bias)
     cols = slice(None) if choice.penalty is not None else slice(0, n_answer)
-    head = fit_head(x[rows][:, cols], y[rows], choice.penalty or 1e6, n_answer)
+    head = fit_head(x[rows][:, cols], y[rows], choice.penalty or 1e6, n_answer, bias=bias)
     p = head.proba(x[:, cols])
     if flag:
         return p[:, list(head.classes).index(1.0)] if 1.0 in head.classes else p[:, 0] * 0
@@ -317,6 +326,9 @@ def main() -> None:
         "--config", default="", help='the curve for this one, e.g. "three quarters/32"'
     )
     parser.add_argument(
+        "--no-search", action="store_true", help="with --config: only that configuration"
+    )
+    parser.add_argument(
         "--redecide", action="store_true", help="only a learned column's re-decision cost"
     )
     parser.add_argument(
@@ -360,6 +372,8 @@ def main() -> None:
         return
     dims = [int(x) for x in args.dims.split(",")]
     configs = [f"{depth}/{k}" for depth in DEPTHS for k in dims]
+    if args.no_search and args.config:
+        configs = [args.config]
     results: dict = {}
     for task in tasks:
         flag = task.rule.kind is Kind.FLAG

@@ -160,14 +160,51 @@ def app_figures(data: dict, flag: bool) -> dict:
     return random_curve(np.hstack([ans, z]), data["gold"], ans.shape[1], n)
 
 
+def suffix_speed(model: str, rounds: int = 3, rows: int = 48) -> dict:
+    """Rows/s judging reviews with states kept, under the model's framing and with the
+    question before the record only, alternately (medians of `rounds`)."""
+    frame = pl.read_csv(DATA / "reviews.csv").sample(rows, seed=1)
+    rule = load_tasks(["reviews"])[0].rule
+    texts = records(frame, record_columns(frame.columns, rule.references(), ["gold"]), range(rows))
+    rates: dict[str, list[float]] = {"question": [], "short": []}
+    for _ in range(rounds):
+        for name, framing in (("question", None), ("short", Framing.QUESTION_FIRST)):
+            backend = LlamaBackend(model_path(model), framing=framing, keep_states=True)
+            try:
+                backend.judge(rule, texts[:2])  # the prefix, decoded once
+                start = time.perf_counter()
+                for i in range(0, rows, 16):
+                    backend.judge(rule, texts[i : i + 16])
+                rates[name].append(rows / (time.perf_counter() - start))
+            finally:
+                backend.close()
+    medians = {k: float(np.median(v)) for k, v in rates.items()}
+    return {
+        "rows_per_s": rates,
+        "medians": medians,
+        "ratio": medians["short"] / medians["question"],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--model", default="qwen2.5-coder-1.5b")
     parser.add_argument("--tasks", default="")
     parser.add_argument("--short", action="store_true")
     parser.add_argument("--pooled", action="store_true")
+    parser.add_argument("--speed", action="store_true", help="only rows/s, short suffix or not")
+    parser.add_argument("--table", action="store_true", help="only the table, again")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.speed:
+        saved = json.loads(OUT.read_text()) if OUT.exists() else {}
+        saved.setdefault("speed", {})[args.model] = suffix_speed(args.model)
+        OUT.write_text(json.dumps(saved, indent=1) + "\n")
+        print(json.dumps(saved["speed"][args.model]))
+        return
+    if args.table:
+        print(table(json.loads(OUT.read_text())))
+        return
     tasks = load_tasks([t for t in args.tasks.split(",") if t] or None)
     saved = json.loads(OUT.read_text()) if OUT.exists() else {}
     run = saved.setdefault(args.model, {})
@@ -196,6 +233,8 @@ def table(saved: dict) -> str:
     """Per model and task: the app's head, and each source measured, at 32 / 64 labels."""
     lines = []
     for model, run in saved.items():
+        if model == "speed":
+            continue
         sources = [
             s
             for s in ("short", "pooled alone", "answer + pooled")

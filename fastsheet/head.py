@@ -4,8 +4,9 @@ Each judged row carries the model's hidden state where it answered (llama_states
 `Reducer` projects the states of every row (labelled or not) onto their main directions;
 `fit_head` fits a class-balanced, L2-regularised logistic head on the labelled rows over
 those directions plus the model's own answer (its log-odds, or log-probabilities for a
-label rule), which is not penalised: with few labels the head is the model's answer,
-recalibrated, and each label moves it further. `choose_head` picks the penalty by
+label rule). It starts as the model's own decision (for a flag, at the column's
+unlabelled threshold) and is pulled back to it (ANCHOR): with few labels, or few of a
+rare answer, the head is the model's decision, and each label moves it further. `choose_head` picks the penalty by
 cross-validation on the labels, and keeps the head only where it beats the answer alone.
 Numpy only; a fit over 64 labels takes milliseconds.
 """
@@ -18,6 +19,10 @@ from dataclasses import dataclass
 import numpy as np
 
 PENALTIES = (0.3, 1.0, 3.0, 10.0, 30.0)
+#: how hard the answer's weights and the intercept are pulled back to the model's own
+#: decision, in labels' worth (bench/learn.py: 3 against 0, flag mean at 32 labels +0.04
+#: on the default tier)
+ANCHOR = 3.0
 _EPS = 1e-6
 
 
@@ -72,32 +77,46 @@ class Head:
         return self.classes[np.argmax(self.proba(x), axis=1)]
 
 
-def fit_head(x: np.ndarray, y: np.ndarray, penalty: float, n_answer: int) -> Head:
+def fit_head(
+    x: np.ndarray,
+    y: np.ndarray,
+    penalty: float,
+    n_answer: int,
+    anchor: float | None = None,
+    bias: float = 0.0,
+) -> Head:
     """Class-balanced multinomial logistic regression (a flag is two classes), by Newton's
     method with a line search; the first class is the reference. `penalty` weighs the L2
-    term on every feature past the answer's, which start as the model's own answer."""
+    term on every feature past the answer's. The answer's weights and the intercept start
+    as the model's own decision (a flag: yes where its log-odds + `bias` > 0, i.e. at the
+    column's unlabelled threshold) and `anchor` (default ANCHOR) weighs their pull back
+    to it, so a few labels, or labels of a rare answer, move it only so far."""
     classes, codes = np.unique(y, return_inverse=True)
     c = len(classes)
     xb = _with_bias(x)
     n, f = xb.shape
     weight = n / (c * np.bincount(codes, minlength=c)[codes])  # each class counts alike
     target = np.eye(c)[codes][:, 1:]
+    pull = ANCHOR if anchor is None else anchor
     reg = np.full(f, penalty)
-    reg[:n_answer] = 1e-2
-    reg[-1] = 1e-4  # the intercept
-    w = _answer_start(f, classes, n_answer)
+    reg[:n_answer] = max(pull, 1e-2)
+    reg[-1] = max(pull, 1e-4)  # the intercept
+    start = _answer_start(f, classes, n_answer)
+    if n_answer == 1 and c == 2:
+        start[-1, 0] = bias
+    w = start.copy()
 
     def loss(w: np.ndarray) -> float:
         z = np.hstack([np.zeros((n, 1)), xb @ w])
         top = z.max(axis=1, keepdims=True)
         lse = (top + np.log(np.exp(z - top).sum(axis=1, keepdims=True)))[:, 0]
         nll = -(weight * (z[np.arange(n), codes] - lse)).sum()
-        return float(nll + 0.5 * (reg[:, None] * w**2).sum())
+        return float(nll + 0.5 * (reg[:, None] * (w - start) ** 2).sum())
 
     current = loss(w)
     for _ in range(50):
         p = _softmax(np.hstack([np.zeros((n, 1)), xb @ w]))[:, 1:]
-        grad = xb.T @ ((p - target) * weight[:, None]) + reg[:, None] * w
+        grad = xb.T @ ((p - target) * weight[:, None]) + reg[:, None] * (w - start)
         hess = np.zeros((f * (c - 1), f * (c - 1)))
         for a in range(c - 1):
             for b in range(c - 1):
@@ -158,7 +177,12 @@ class Choice:
 
 
 def cross_validated(
-    x: np.ndarray, y: np.ndarray, n_answer: int, penalty: float | None, fold: np.ndarray
+    x: np.ndarray,
+    y: np.ndarray,
+    n_answer: int,
+    penalty: float | None,
+    fold: np.ndarray,
+    bias: float = 0.0,
 ) -> np.ndarray:
     """Held-out predictions per label; `penalty` None: the answer features alone."""
     cols = np.arange(n_answer) if penalty is None else np.arange(x.shape[1])
@@ -169,13 +193,17 @@ def cross_validated(
         if len(np.unique(y[train])) < 2:
             pred[test] = y[train][0]
             continue
-        head = fit_head(x[train][:, cols], y[train], penalty or 1e6, n_answer)
+        head = fit_head(x[train][:, cols], y[train], penalty or 1e6, n_answer, bias=bias)
         pred[test] = head.predict(x[test][:, cols])
     return pred
 
 
 def choose_head(
-    x: np.ndarray, y: np.ndarray, n_answer: int, penalties: Sequence[float] = PENALTIES
+    x: np.ndarray,
+    y: np.ndarray,
+    n_answer: int,
+    penalties: Sequence[float] = PENALTIES,
+    bias: float = 0.0,
 ) -> Choice:
     """Pick the penalty by cross-validation on the labels; keep the head only if it beats
     the model's answer alone (recalibrated on the same folds) on them."""
@@ -184,9 +212,9 @@ def choose_head(
     if k < 2:
         return Choice(None, 0.0, 0.0, len(y))
     fold = folds(y, k)
-    answer_pred = cross_validated(x, y, n_answer, None, fold)
+    answer_pred = cross_validated(x, y, n_answer, None, fold, bias)
     answer = balanced_accuracy(answer_pred, y)
-    preds = [cross_validated(x, y, n_answer, c, fold) for c in penalties]
+    preds = [cross_validated(x, y, n_answer, c, fold, bias) for c in penalties]
     scores = [balanced_accuracy(pred, y) for pred in preds]
     best = int(np.argmax(scores))
     if scores[best] > answer:

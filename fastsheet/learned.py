@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fastsheet.calibrate import unlabeled_flag
 from fastsheet.head import Choice, Head, Reducer, answer_features, choose_head, fit_head
 from fastsheet.kinds import kind_of
 from fastsheet.rules import Rule
@@ -146,7 +147,19 @@ def learn(probs: np.ndarray, states: np.ndarray, labels: np.ndarray, flag: bool)
     x = np.hstack([answer, reducer.transform(np.asarray(states[rows], dtype=np.float32))])
     y = labels[rows]
     n_answer = answer.shape[1]
-    choice = choose_head(x, y, n_answer)
+    bias = own_bias(probs[:, 0]) if flag else 0.0
+    choice = choose_head(x, y, n_answer, bias=bias)
     cols = slice(None) if choice.penalty is not None else slice(0, n_answer)
-    head = fit_head(x[:, cols], y, choice.penalty or 1.0, n_answer)
+    head = fit_head(x[:, cols], y, choice.penalty or 1.0, n_answer, bias=bias)
     return Learned(reducer, head, choice, flag)
+
+
+def own_bias(p_yes: np.ndarray) -> float:
+    """A flag's own decision without labels, as an offset on the model's log-odds: minus
+    the log-odds of the unlabelled threshold over these judged rows. The head starts
+    from it (head.fit_head), so a few labels of a rare answer cannot swing it far."""
+    p = p_yes[~np.isnan(p_yes)]
+    if len(p) < 2:
+        return 0.0
+    cut = float(np.clip(unlabeled_flag(p, None).threshold, 1e-6, 1 - 1e-6))
+    return -float(np.log(cut / (1 - cut)))

@@ -26,6 +26,4 @@ def test_a_run_on_other_sample_sizes_starts_afresh() -> None:
     assert merged(previous, {"reviews": {"zero_shot": 0.9}}, 80, 160) == {
         "reviews": {"zero_shot": 0.9}
     }
-    assert merged(None, {"reviews": {"zero_shot": 0.9}}, 80, 160) == {
-        "reviews": {"zero_shot": 0.9}
-    }
+    assert merged(None, {"reviews": {"zero_shot": 0.9}}, 80, 160) == {"reviews": {"zero_shot": 0.9}}

@@ -50,6 +50,23 @@ def test_the_head_learns_what_the_answer_misses():
     assert learned > 0.85
 
 
+def test_an_anchored_fit_starts_from_the_models_own_threshold_and_labels_move_it():
+    rng = np.random.default_rng(2)
+    p = rng.random(400)
+    x = answer_features(p)
+    bias = -float(np.log(0.3 / 0.7))  # the model's own decision: yes above 0.3
+    # two labels of a rare yes, both far above the threshold: alone they would set it
+    rows = np.r_[np.flatnonzero(p > 0.95)[:2], np.flatnonzero(p < 0.3)[:10]]
+    y = (p[rows] > 0.3).astype(float)
+    held = fit_head(x[rows], y, 1.0, 1, anchor=30.0, bias=bias).predict(x)
+    assert np.mean(held == (p > 0.3)) > 0.95  # still the model's own decision
+    free = fit_head(x[rows], y, 1.0, 1, anchor=0.0, bias=bias).predict(x)
+    assert np.mean(free == (p > 0.3)) < 0.9  # unanchored, two labels moved it far
+    many = rng.random(300)
+    moved = fit_head(answer_features(many), (many > 0.7).astype(float), 1.0, 1, 3.0, bias)
+    assert balanced_accuracy(moved.predict(answer_features(many)), many > 0.7) > 0.95
+
+
 def test_with_no_state_features_the_head_is_the_answer_recalibrated():
     rng = np.random.default_rng(1)
     p = rng.random(300)
