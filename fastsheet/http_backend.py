@@ -46,6 +46,7 @@ class HttpBackend(Backend):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     loop.run_until_complete(task)
+                self._conn.reset()  # no connection a cancelled request held is reused
                 self.interrupted += 1
                 raise Interrupted()
         return task.result()
@@ -70,6 +71,7 @@ class HttpBackend(Backend):
         except asyncio.CancelledError:
             for task in tasks:
                 task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)  # each lets go of its connection
             raise
         return [answers[i] for i in range(len(records))]
 

@@ -187,6 +187,14 @@ class Connection:
         log.warning("server %s: %s after %d tries", host, reason, self.settings.retries + 1)
         raise unreachable(host, reason + f" after {self.settings.retries + 1} tries")
 
+    def reset(self) -> None:
+        """Drop the pool (after a batch was cancelled in flight): the next request opens a
+        fresh connection, so one a cancelled request left half-read cannot keep it waiting."""
+        client, self._client = self._client, None
+        if client is not None and not self.loop.is_running():
+            with contextlib.suppress(Exception):
+                self.loop.run_until_complete(client.aclose())
+
     def close(self) -> None:
         """Close the pool and the private loop, from a thread of its own: the caller may
         be running another event loop (the app's)."""
