@@ -151,14 +151,7 @@ def tap_cost(model: str, rounds: int = 3, rows: int = 48) -> dict:
             ("tapped", three, False),
         ):
             backend = LlamaBackend(model_path(model), state_layers=layers, keep_states=keep)
-            try:
-                backend.judge(rule, texts[:2])  # the prefix, decoded once
-                start = time.perf_counter()
-                for i in range(0, rows, 16):
-                    backend.judge(rule, texts[i : i + 16])
-                rates[name].append(rows / (time.perf_counter() - start))
-            finally:
-                backend.close()
+            rates[name].append(rows_per_s(backend, rule, texts))
     medians = {k: float(np.median(v)) for k, v in rates.items()}
     return {
         "rows_per_s": rates,
@@ -166,6 +159,18 @@ def tap_cost(model: str, rounds: int = 3, rows: int = 48) -> dict:
         "kept_ratio": medians["kept"] / medians["plain"],
         "ratio": medians["tapped"] / medians["plain"],
     }
+
+
+def rows_per_s(backend: LlamaBackend, rule, texts: list[str]) -> float:
+    """Rows/s judging `texts` in batches of 16 once the prefix is decoded; closes `backend`."""
+    try:
+        backend.judge(rule, texts[:2])  # the prefix, decoded once
+        start = time.perf_counter()
+        for i in range(0, len(texts), 16):
+            backend.judge(rule, texts[i : i + 16])
+        return len(texts) / (time.perf_counter() - start)
+    finally:
+        backend.close()
 
 
 def redecide_cost(rows: int = 10_000, labels: int = 64, rounds: int = 5) -> dict:

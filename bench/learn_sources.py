@@ -36,6 +36,7 @@ from bench.learn import (
     _predict,
     evaluate,
     model_path,
+    rows_per_s,
     states_for,
 )
 from fastsheet.framing import Framing
@@ -170,14 +171,7 @@ def suffix_speed(model: str, rounds: int = 3, rows: int = 48) -> dict:
     for _ in range(rounds):
         for name, framing in (("question", None), ("short", Framing.QUESTION_FIRST)):
             backend = LlamaBackend(model_path(model), framing=framing, keep_states=True)
-            try:
-                backend.judge(rule, texts[:2])  # the prefix, decoded once
-                start = time.perf_counter()
-                for i in range(0, rows, 16):
-                    backend.judge(rule, texts[i : i + 16])
-                rates[name].append(rows / (time.perf_counter() - start))
-            finally:
-                backend.close()
+            rates[name].append(rows_per_s(backend, rule, texts))
     medians = {k: float(np.median(v)) for k, v in rates.items()}
     return {
         "rows_per_s": rates,
