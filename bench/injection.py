@@ -21,7 +21,7 @@ import polars as pl
 from bench.accuracy import DATA
 from fastsheet.cache import ResultCache
 from fastsheet.framing import Framing
-from fastsheet.head import balanced_accuracy
+from fastsheet.head import Shape, balanced_accuracy
 from fastsheet.learned import fit_input, learn
 from fastsheet.llama_backend import LlamaBackend
 from fastsheet.models import resolve_model
@@ -116,7 +116,7 @@ def learned_shift(model: str | None, rows: int, labels: int = 64) -> dict:
         runner = RuleRunner(clean, RULE, backend, cache)
         base = evaluate(runner)
         cut = default_calibration(runner, base).threshold
-        learned = learn(*fit_input(base.model_probs, base.states, base.has_state, y), True)
+        learned = learn(*fit_input(base.model_probs, base.states, base.has_state, y), Shape.FLAG)
         assert learned is not None
         copies = {"clean": (base, clean)}
         for name, text in INJECTIONS.items():

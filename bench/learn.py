@@ -28,7 +28,14 @@ from bench.accuracy import DATA, Task, _gold, load_tasks
 from bench.accuracy import write_readme as write_block
 from fastsheet.cache import NoCache, ResultCache
 from fastsheet.calibrate import Calibration, unlabeled_flag
-from fastsheet.head import Reducer, answer_features, balanced_accuracy, choose_head, fit_head
+from fastsheet.head import (
+    Reducer,
+    Shape,
+    answer_features,
+    balanced_accuracy,
+    choose_head,
+    fit_head,
+)
 from fastsheet.label_next import label_next
 from fastsheet.learned import LEARN_FROM, fit_input, learn, own_bias
 from fastsheet.llama_backend import LlamaBackend
@@ -189,7 +196,7 @@ def redecide_cost(rows: int = 10_000, labels: int = 64, rounds: int = 5) -> dict
     fits, decides = [], []
     for _ in range(rounds):
         start = time.perf_counter()
-        learned = learn(*fit_input(probs, states, has, y), True)
+        learned = learn(*fit_input(probs, states, has, y), Shape.FLAG)
         fits.append(time.perf_counter() - start)
         start = time.perf_counter()
         learned.probs(probs, states, has)  # type: ignore[union-attr]

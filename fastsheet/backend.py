@@ -27,7 +27,7 @@ class Backend(ABC):
     name: str = ""
     #: the prompt's shape; part of every cache key
     framing: Framing = DEFAULT_FRAMING
-    #: each flag or label answer carries the model's state where it answered
+    #: each flag, label or score answer carries the model's state where it answered
     #: (state_store.py), so the rule's labels can be learned (learned.py)
     keep_states: bool = False
 
@@ -75,7 +75,7 @@ class FakeBackend(Backend):
         self.name = "fake"
         self._scorer = scorer or _hash_score
         self._batch = batch
-        self._states = states  # a record's "state", kept with each flag or label answer
+        self._states = states  # a record's "state", kept with each flag, label or score answer
         self.keep_states = states is not None
         self.calls: list[tuple[str, int]] = []
 

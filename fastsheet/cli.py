@@ -246,7 +246,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         learned = None
         if learning and result.states is not None:
             fit = fit_input(result.model_probs, result.states, result.has_state, gold)  # type: ignore[arg-type]
-            learned = learn(*fit, kind_of(rule).thresholded)
+            learned = learn(*fit, kind_of(rule).shape)
         if learned is not None:
             result.use(learned)
             calibration = Calibration(Mode.LEARNED)
@@ -273,7 +273,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
         )
     if learned is not None:
         agreed, total, share = learned.agreement()
-        how = "learned" if learned.learned else "threshold (the answer alone, recalibrated)"
+        how = "learned"
+        if not learned.learned:
+            how = "threshold (the answer alone, recalibrated)"
+            how = how if kind_of(rule).thresholded else "recalibrated (the answer alone)"
         print(
             f"taught from {total} labels · {how}; agrees with them, each held out: "
             f"{agreed} / {total}, est. {share:.0%}"

@@ -52,7 +52,7 @@ Apply = Callable[[Column, pl.Series, Formula], None]
 
 def _learn_and_redecide(fit: tuple, result: ResultColumn) -> tuple:
     """On the fit thread: the head, and every judged row re-decided by it."""
-    learned = learn(*fit, result.kind.thresholded)
+    learned = learn(*fit, result.kind.shape)
     return learned, result.redecide(learned) if learned is not None else None
 
 
@@ -214,7 +214,7 @@ class Evaluator(SheetReads, Events):
         name, generation = column.rule.name, column.generation
         labels = decision.labels
         on, done_rows = due
-        fit = fit_input(result.model_probs, result.states, result.has_state, labels)  # type: ignore[arg-type]
+        fit = fit_input(result.model_probs, result.states, result.has_state, labels)
         decision.fitting = True
         self._idle.clear()
         job = self._fitter.submit(_learn_and_redecide, fit, result)
@@ -361,7 +361,8 @@ class Evaluator(SheetReads, Events):
         )
         ready = [c.runner for c in self.columns.values() if c.runner is not None]
         self.backend.ask_together([(r.rule, r.columns) for r in ready])  # one request a row
-        self.schedule.set_ready(name, column.generation, column.runner, skip)
+        first = column.decision.first_rows() if column.decision.learning else None
+        self.schedule.set_ready(name, column.generation, column.runner, skip, first)
 
     def _apply_condition(self, column: Column, keep: pl.Series, _formula: Formula) -> None:
         column.skip(skip := ~keep.to_numpy())

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from enum import Enum
 
 import numpy as np
 
@@ -24,6 +25,15 @@ PENALTIES = (0.3, 1.0, 3.0, 10.0, 30.0)
 #: on the default tier)
 ANCHOR = 3.0
 _EPS = 1e-6
+
+
+class Shape(Enum):
+    """What a rule's head predicts: yes or no (a flag), one of several labels, or a
+    point on a scale (scale_head.py)."""
+
+    FLAG = "flag"
+    CHOICE = "choice"
+    SCALE = "scale"
 
 
 @dataclass(frozen=True)
@@ -71,7 +81,7 @@ class Head:
     classes: np.ndarray  # the label values, in column order
 
     def proba(self, x: np.ndarray) -> np.ndarray:
-        return _softmax(_with_bias(x) @ self.weights)
+        return _softmax(with_bias(x) @ self.weights)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.classes[np.argmax(self.proba(x), axis=1)]
@@ -93,7 +103,7 @@ def fit_head(
     to it, so a few labels, or labels of a rare answer, move it only so far."""
     classes, codes = np.unique(y, return_inverse=True)
     c = len(classes)
-    xb = _with_bias(x)
+    xb = with_bias(x)
     n, f = xb.shape
     weight = n / (c * np.bincount(codes, minlength=c)[codes])  # each class counts alike
     target = np.eye(c)[codes][:, 1:]
@@ -167,13 +177,15 @@ def folds(y: np.ndarray, k: int = 5, seed: int = 0) -> np.ndarray:
 @dataclass(frozen=True)
 class Choice:
     """What a rule's labels say to use: the head (`penalty`) or the answer alone (None),
-    with each one's cross-validated balanced accuracy on the labels."""
+    with each one's cross-validated balanced accuracy on the labels (a scale head's:
+    1 - its mean absolute error over the scale's span, scale_head.py)."""
 
     penalty: float | None
     head_score: float
     answer_score: float
     n_labels: int
     agreed: int = 0  # labels the chosen one got right, each predicted with it held out
+    sigma: float = 1.0  # a scale head's held-out error, in steps (scale_head.py)
 
 
 def cross_validated(
@@ -222,7 +234,8 @@ def choose_head(
     return Choice(None, scores[best], answer, len(y), int((answer_pred == y).sum()))
 
 
-def _with_bias(x: np.ndarray) -> np.ndarray:
+def with_bias(x: np.ndarray) -> np.ndarray:
+    """`x` with a column of ones (the intercept's feature)."""
     return np.hstack([x, np.ones((len(x), 1))])
 
 

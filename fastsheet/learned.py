@@ -1,6 +1,6 @@
 """A rule's labels learned: the head (head.py) fitted on a column's kept states.
 
-From LEARN_FROM labels, a flag or label rule is judged by its plain prompt, each row's
+From LEARN_FROM labels, a flag, label or score rule is judged by its plain prompt, each row's
 state kept (state_store.py), and its labels are learned instead of shown as examples:
 `learn` fits the head on the labelled rows, keeping it only where cross-validation on
 them says it beats the model's answer alone (recalibrated on the same labels). Either way
@@ -16,9 +16,18 @@ from dataclasses import dataclass
 import numpy as np
 
 from fastsheet.calibrate import unlabeled_flag
-from fastsheet.head import Choice, Head, Reducer, answer_features, choose_head, fit_head
+from fastsheet.head import (
+    Choice,
+    Head,
+    Reducer,
+    Shape,
+    answer_features,
+    choose_head,
+    fit_head,
+)
 from fastsheet.kinds import kind_of
 from fastsheet.rules import Rule
+from fastsheet.scale_head import ScaleHead, choose_scale_head, expected_step, fit_scale_head
 
 #: labels from which a rule is learned rather than taught by examples (bench/learn.json)
 LEARN_FROM = 32
@@ -38,9 +47,9 @@ class Learned:
     """A fitted head over [the model's answer, the reduced state], or over the answer alone."""
 
     reducer: Reducer
-    head: Head
+    head: Head | ScaleHead
     choice: Choice
-    flag: bool
+    shape: Shape
 
     @property
     def learned(self) -> bool:
@@ -48,7 +57,7 @@ class Learned:
         return self.choice.penalty is not None
 
     def features(self, probs: np.ndarray, states: np.ndarray) -> np.ndarray:
-        answer = answer_features(probs[:, 0] if self.flag else probs)
+        answer = answers_as_features(probs, self.shape)
         if not self.learned:
             return answer
         return np.hstack([answer, self.reducer.transform(states)])
@@ -69,8 +78,11 @@ class Learned:
         kept = states[rows] if states is not None else np.zeros((len(rows), 0))
         x = self.features(out[rows], np.asarray(kept, dtype=np.float32))
         p = self.head.proba(x)
+        if isinstance(self.head, ScaleHead):
+            out[rows] = p
+            return out
         classes = list(self.head.classes)
-        if self.flag:
+        if self.shape is Shape.FLAG:
             yes = p[:, classes.index(1.0)] if 1.0 in classes else np.zeros(len(rows))
             rest = out[rows, 1:]
             share = rest / np.maximum(rest.sum(axis=1, keepdims=True), 1e-12)
@@ -90,7 +102,7 @@ class Learned:
 
 def learns(rule: Rule, keep_states: bool, labels: np.ndarray | None) -> bool:
     """Whether a rule with these labels (NaN: unknown) is learned rather than taught by
-    examples: a flag or label rule, a backend that keeps states, and LEARN_FROM labels of
+    examples: a flag, label or score rule, a backend that keeps states, and LEARN_FROM labels of
     at least two answers (labels of one answer only teach by examples, as before)."""
     if labels is None or not keep_states or not kind_of(rule).labelable:
         return False
@@ -136,22 +148,41 @@ def reducer_for(states: np.ndarray, rows: np.ndarray, dims: int | None = None) -
     return Reducer.fit(np.asarray(states[rows], dtype=np.float32), dims)
 
 
-def learn(probs: np.ndarray, states: np.ndarray, labels: np.ndarray, flag: bool) -> Learned | None:
+def answers_as_features(probs: np.ndarray, shape: Shape) -> np.ndarray:
+    """The model's own answer as a head reads it: a flag's log-odds, a label rule's
+    log-probabilities, a score's expected step."""
+    if shape is Shape.SCALE:
+        return expected_step(probs)[:, None]
+    return answer_features(probs[:, 0] if shape is Shape.FLAG else probs)
+
+
+def learn(
+    probs: np.ndarray, states: np.ndarray, labels: np.ndarray, shape: Shape | None
+) -> Learned | None:
     """The head for these labels (NaN: unlabelled) over rows that each have an answer and
-    a state (fit_input); None when fewer than two classes of them are labelled."""
+    a state (fit_input); None when fewer than two answers are labelled, or for a kind
+    that learns none (`shape` None)."""
     rows = np.flatnonzero(~np.isnan(labels))
-    if len(rows) < 2 or len(np.unique(labels[rows])) < 2:
+    if shape is None or len(rows) < 2 or len(np.unique(labels[rows])) < 2:
         return None
     reducer = reducer_for(states, np.arange(len(states)))
-    answer = answer_features(probs[rows, 0] if flag else probs[rows])
+    answer = answers_as_features(probs[rows], shape)
     x = np.hstack([answer, reducer.transform(np.asarray(states[rows], dtype=np.float32))])
     y = labels[rows]
     n_answer = answer.shape[1]
-    bias = own_bias(probs[:, 0]) if flag else 0.0
+    head: Head | ScaleHead
+    if shape is Shape.SCALE:
+        points = probs.shape[1]
+        choice = choose_scale_head(x, y, n_answer, points)
+        cols = slice(None) if choice.penalty is not None else slice(0, n_answer)
+        penalty = choice.penalty or 1.0
+        head = fit_scale_head(x[:, cols], y, penalty, n_answer, points, choice.sigma)
+        return Learned(reducer, head, choice, shape)
+    bias = own_bias(probs[:, 0]) if shape is Shape.FLAG else 0.0
     choice = choose_head(x, y, n_answer, bias=bias)
     cols = slice(None) if choice.penalty is not None else slice(0, n_answer)
     head = fit_head(x[:, cols], y, choice.penalty or 1.0, n_answer, bias=bias)
-    return Learned(reducer, head, choice, flag)
+    return Learned(reducer, head, choice, shape)
 
 
 def own_bias(p_yes: np.ndarray) -> float:

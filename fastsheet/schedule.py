@@ -29,6 +29,9 @@ class ColumnPlan:
     cache_order: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     taken: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
     prioritised: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    #: rows judged right after the visible ones (a learning rule's labelled rows)
+    first: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    first_cursor: int = 0
     random_cursor: int = 0
     batches: int = 0
     left: int = 0
@@ -94,9 +97,15 @@ class Schedule:
             self.wakeup.notify_all()
 
     def set_ready(
-        self, name: str, generation: int, work: object, skip: np.ndarray | None = None
+        self,
+        name: str,
+        generation: int,
+        work: object,
+        skip: np.ndarray | None = None,
+        first: np.ndarray | None = None,
     ) -> None:
-        """The column can run now; rows in `skip` (a bool mask) are never judged."""
+        """The column can run now; rows in `skip` (a bool mask) are never judged, rows in
+        `first` are looked up and judged right after the visible ones."""
         with self.lock:
             plan = self.columns.get(name)
             if plan and plan.generation == generation:
@@ -104,6 +113,11 @@ class Schedule:
                     plan.left -= int(np.count_nonzero(skip & ~plan.taken))
                     plan.taken |= skip
                     plan.cache_order = plan.cache_order[~skip[plan.cache_order]]
+                if first is not None and len(first):
+                    plan.first = unique_in_order(np.asarray(first, dtype=np.int64))
+                    plan.cache_order = _moved_forward(
+                        plan.cache_order, plan.first, len(unique_in_order(self.visible))
+                    )
                 plan.ready, plan.work = True, work
                 self.epoch += 1
                 self.wakeup.notify_all()
@@ -237,6 +251,13 @@ class Schedule:
                 plan.prioritised[row] = True
                 if len(picked) == size:
                     break
+        while len(picked) < size and plan.first_cursor < len(plan.first):
+            row = int(plan.first[plan.first_cursor])
+            plan.first_cursor += 1
+            if not plan.taken[row]:
+                picked.append(row)
+                plan.taken[row] = True
+                plan.prioritised[row] = True
         while len(picked) < size and plan.random_cursor < self.n:
             row = int(self.order[plan.random_cursor])
             plan.random_cursor += 1
@@ -252,3 +273,10 @@ def unique_in_order(rows: np.ndarray) -> np.ndarray:
     """`rows` without repeats, in their first order."""
     _, first = np.unique(rows, return_index=True)
     return rows[np.sort(first)]
+
+
+def _moved_forward(order: np.ndarray, rows: np.ndarray, after: int) -> np.ndarray:
+    """`order` with those of `rows` it holds moved to just after its first `after` rows."""
+    head, tail = order[:after], order[after:]
+    moved = rows[np.isin(rows, tail)]
+    return np.concatenate([head, moved, tail[~np.isin(tail, moved)]])

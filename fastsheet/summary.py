@@ -51,7 +51,8 @@ def gold_labels(series: pl.Series, labels: tuple[str, ...]) -> np.ndarray:
 
 
 def gold_values(series: pl.Series, rule: Rule) -> np.ndarray | None:
-    """A gold column read for `rule`: 1/0 for a flag, label indices for a label, else None."""
+    """A gold column read for `rule`: 1/0 for a flag, label indices for a label, steps on
+    the scale for a score, else None."""
     return kind_of(rule).read_gold(series, rule)
 
 
@@ -78,8 +79,9 @@ class GoldAgreement:
 
 
 def agreement(result: ResultColumn, calibration: Calibration, gold: np.ndarray) -> GoldAgreement:
-    """Agreement of the done rows with gold (flag: 1/0 floats; label: index floats)."""
-    values, _ = result.decide(calibration)
+    """Agreement of the done rows with gold (flag: 1/0 floats; label: index floats; score:
+    steps, a score agreeing where it rounds to the label)."""
+    values = result.kind.as_labels(result.rule, result.decide(calibration)[0])
     mask = result.done_mask() & ~np.isnan(gold) & ~np.isnan(values)
     pred, truth = values[mask], gold[mask]
     matches = int(np.count_nonzero(pred == truth))
@@ -91,7 +93,7 @@ def agreement(result: ResultColumn, calibration: Calibration, gold: np.ndarray) 
 
 def disagreements(result: ResultColumn, calibration: Calibration, gold: np.ndarray) -> np.ndarray:
     """Row ids where a done row's decision differs from gold."""
-    values, _ = result.decide(calibration)
+    values = result.kind.as_labels(result.rule, result.decide(calibration)[0])
     mask = result.done_mask() & ~np.isnan(gold) & (values != gold)
     return np.flatnonzero(mask)
 

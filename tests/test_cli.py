@@ -1,6 +1,7 @@
 """The CLI contract, end to end with the real default model, and every bad input."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -183,6 +184,26 @@ def test_eval_score_and_text(tmp_path: Path, data: Path):
     assert run.returncode == 0, run.stderr
     scored = pl.read_csv(out)
     assert scored["rule"].is_between(1, 5).all() and "mean" in run.stdout
+    # known scores (5 for a positive review, 1 for a negative) teach it by examples
+    starred = tmp_path / "starred.csv"
+    frame = pl.read_csv(data)
+    frame.with_columns(stars=pl.when(pl.col("gold")).then(5).otherwise(1)).write_csv(starred)
+    run = fastsheet(
+        "eval",
+        str(starred),
+        "--rule",
+        "How positive is the {review}?",
+        "--kind",
+        "score",
+        "--gold",
+        "stars",
+        "--out",
+        str(tmp_path / "g.csv"),
+        "--no-cache",
+    )
+    assert run.returncode == 0, run.stderr
+    assert "taught from 12 labels (8 shown as examples)" in run.stdout
+    assert re.search(r"gold: \d+/12 match", run.stdout), run.stdout
     out2 = tmp_path / "t.csv"
     run = fastsheet(
         "eval",

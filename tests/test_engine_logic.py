@@ -75,6 +75,22 @@ def test_schedule_orders_visible_then_seeded_random_with_growing_batches():
     assert flat[3:] == expected_rest
 
 
+def test_rows_asked_first_come_after_the_visible_ones_in_lookups_and_judging():
+    s = Schedule(50, seed=1, first_batch=2, max_batch=8)
+    s.set_visible([10, 11])
+    s.start("a", 1, work=None)
+    s.set_ready("a", 1, "runner", first=np.array([40, 11, 3, 40]))  # a learning rule's labels
+    tasks = []
+    while (task := s.next_task()) is not None:
+        tasks.append(task)
+    lookups = [r for t in tasks if t.kind == "cache" for r in t.rows]
+    assert lookups[:4] == [10, 11, 40, 3] and sorted(lookups) == list(range(50))
+    judged = [r for t in tasks if t.kind == "judge" for r in t.rows]
+    assert judged[:4] == [10, 11, 40, 3] and sorted(judged) == list(range(50))
+    assert s.columns["a"].prioritised[[10, 11, 40, 3]].all()
+    assert s.columns["a"].prioritised.sum() == 4  # the rest in the seeded random order
+
+
 def test_visible_rows_follow_scrolling():
     s = Schedule(100, seed=0, first_batch=4, max_batch=4)
     s.start("a", 1, work="runner")

@@ -12,6 +12,7 @@ import polars as pl
 from fastsheet.backend import FakeBackend
 from fastsheet.cache import ResultCache
 from fastsheet.engine import Evaluator
+from fastsheet.head import Shape
 from fastsheet.learned import LEARN_FROM, learn
 from fastsheet.rules import Kind, Rule
 
@@ -136,7 +137,7 @@ def test_a_label_rule_learns_a_label_the_answers_never_give():
     probs = np.tile([0.8, 0.15, 0.05], (N, 1))  # the model always says red
     y = np.full(N, np.nan)
     y[:60] = truth[:60]
-    learned = learn(probs, states.astype(np.float16), y, flag=False)
+    learned = learn(probs, states.astype(np.float16), y, Shape.CHOICE)
     assert learned is not None and learned.learned
     has = np.ones(N, dtype=bool)
     decided = np.argmax(learned.probs(probs, states.astype(np.float16), has), axis=1)
@@ -185,6 +186,84 @@ def test_a_column_taught_from_the_cache_is_idle_only_once_it_has_learned(tmp_pat
         column = ev.columns["rule"]
         assert column.complete and not column.decision.fitting
         assert column.taught_by == "learned"
+        ev.close()
+
+    run(main())
+
+
+SCORES = (np.arange(N) * 7 % 5).astype(float)  # each row's true step on a 1-5 scale
+
+
+def score_state(record: str) -> np.ndarray:
+    """Noise, with the true score along one direction of eight."""
+    row = row_of(record)
+    x = np.random.default_rng(row + 2000).standard_normal(8)
+    if row >= 0:
+        x[5] += 4.0 * (SCORES[row] - 2)
+    return x
+
+
+def test_a_score_rule_is_taught_by_examples_then_learns_its_marks():
+    async def main():
+        fake = FakeBackend(scorer=poor_answer, states=score_state)
+        ev = Evaluator(FRAME, fake)
+        ev.set_rule(Rule("how many", name="score", kind=Kind.SCORE, scale=(1, 5)))
+        await ev.wait_idle()
+        column = ev.columns["score"]
+        before = column.result.kind.as_labels(
+            column.rule, column.result.decide(column.calibration)[0]
+        )
+        assert np.mean(before == SCORES) < 0.4
+        ev.set_marks("score", {r: int(SCORES[r]) + 1 for r in range(8)})  # 1..5, not steps
+        await ev.wait_idle()
+        column = ev.columns["score"]
+        assert not column.decision.learning and column.taught_by == "examples"
+        assert {answer for _, answer in column.runner.rule.examples} <= {"1", "2", "3", "4", "5"}
+        ev.set_marks("score", {r: int(SCORES[r]) + 1 for r in range(LEARN_FROM)})
+        await ev.wait_idle()
+        column = ev.columns["score"]
+        assert column.decision.learning and column.decision.learned is not None
+        assert column.decision.learned.learned and column.calibration.mode.value == "learned"
+        assert column.taught_by == "learned"
+        values = column.result.decide(column.calibration)[0]
+        assert np.nanmin(values) >= 1 and np.nanmax(values) <= 5  # on the scale, not steps
+        steps = column.result.kind.as_labels(column.rule, values)
+        assert np.mean(steps[LEARN_FROM:] == SCORES[LEARN_FROM:]) > 0.7
+        agreement = ev.agreement("score")
+        assert agreement is not None and agreement.n == LEARN_FROM
+        assert agreement.matches >= 0.7 * LEARN_FROM
+        ev.close()
+
+    run(main())
+
+
+class RowsBackend(FakeBackend):
+    """Records the rows of each judged batch."""
+
+    def __init__(self) -> None:
+        super().__init__(scorer=poor_answer, states=state_of)
+        self.batches: list[list[int]] = []
+
+    def judge(self, rule: Rule, records):
+        self.batches.append([row_of(r) for r in records])
+        return super().judge(rule, records)
+
+
+def test_a_learning_column_judges_its_labelled_rows_right_after_the_visible_ones():
+    async def main():
+        fake = RowsBackend()
+        ev = Evaluator(FRAME, fake)
+        ev.set_visible(range(3))
+        labelled = list(range(N - 2 * LEARN_FROM, N, 2))  # far down the sheet, half yes
+        ev.set_marks("rule", marks_for(labelled))
+        ev.set_rule(Rule("a yes", name="rule"))
+        await ev.wait_idle()
+        column = ev.columns["rule"]
+        assert column.decision.learning and column.decision.learned is not None
+        judged = [r for rows in fake.batches for r in rows if r >= 0]
+        assert sorted(judged) == list(range(N))  # each row once
+        assert judged[:3] == [0, 1, 2]  # the visible rows, then the labelled ones
+        assert sorted(judged[3 : 3 + len(labelled)]) == labelled
         ev.close()
 
     run(main())

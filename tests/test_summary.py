@@ -142,3 +142,24 @@ def test_the_default_breakdown_is_a_column_of_few_categories_never_free_text():
     assert default_breakdown(pl.read_csv(samples / "support.csv")) is None
     candidates = pl.read_csv(samples / "candidates.csv")
     assert default_breakdown(candidates, exclude=["qualifies"]) == "location"
+
+
+def test_a_score_reads_marks_and_gold_as_points_on_its_scale_and_agrees_when_it_rounds():
+    rule = Rule("how", kind=Kind.SCORE, scale=(1, 5))
+    kind = kind_of(rule)
+    gold = kind.read_gold(pl.Series("g", ["4", "x", None, "5.0", "7", "1"]), rule)
+    assert np.array_equal(gold, [3, np.nan, np.nan, 4, np.nan, 0], equal_nan=True)
+    assert kind.encode(rule, 3.4) == 2.0 and kind.decode(rule, 2.0) == 3
+    assert kind.encode(rule, "5") == 4.0
+    with pytest.raises(ValueError, match="not on the scale 1-5"):
+        kind.encode(rule, 9)
+    assert [value for _, value in kind.mark_choices(rule)] == [1, 2, 3, 4, 5]
+    assert kind.mark_series("g", [None, 4]).to_list() == [None, 4]
+    col = ResultColumn(rule, 3)
+    one_hot = [tuple(float(i == k) for i in range(5)) for k in (3, 1, 4)]
+    col.set_answers(
+        [0, 1, 2], [Answer(float(k) + 1, 1.0, p) for k, p in zip((3, 1, 4), one_hot, strict=True)]
+    )
+    a = agreement(col, Calibration(), np.array([3.0, 2.0, 4.0]))  # 4, 2, 5 decided
+    assert (a.n, a.matches) == (3, 2)
+    assert list(disagreements(col, Calibration(), np.array([3.0, 2.0, 4.0]))) == [1]

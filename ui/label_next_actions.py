@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QAbstractItemView
 from fastsheet.kinds import kind_of
 from fastsheet.learned import LEARN_FROM
 from fastsheet.teach import MIN_LABELS
+from ui.label_next_bar import MAX_LABEL_KEYS
 
 RECORD_CHARS = 240  # of the asked row's record shown in the bar (all of it in the tooltip)
 
@@ -25,16 +26,13 @@ class LabelNextActions:
         name = self.selected_rule()
         if self.session is None or name is None or not kind_of(self.session.rule(name)).labelable:
             self.statusBar().showMessage(
-                "Select a flag or label rule column first: Label next asks about its rows.", 6000
+                "Select a flag, label or score rule column first: Label next asks about its rows.",
+                6000,
             )
             return
         rule = self.session.rule(name)
-        if kind_of(rule).thresholded:
-            answers: list[tuple[str, str, object]] = [("Yes", "Y", True), ("No", "N", False)]
-        else:
-            answers = [(label, str(i + 1), label) for i, label in enumerate(rule.labels[:9])]
         self._labelling, self._label_skips = name, set()
-        self.label_bar.set_answers(answers)
+        self.label_bar.set_answers(answer_keys(kind_of(rule).mark_choices(rule)))
         self.label_bar.open_bar()
         self._ask_next()
 
@@ -80,7 +78,7 @@ class LabelNextActions:
         if learned is not None:
             agreed, total, share = learned.agreement()
             words.append(f"agrees with your labels: {agreed} / {total}, est. {share:.0%}")
-            words.append("learned" if learned.learned else "threshold")
+            words.append(column.taught_by)
         elif (agreement := ev.agreement(name)) is not None:
             words.append(f"agrees with your labels: {agreement.matches} / {agreement.n}")
         if n < MIN_LABELS:
@@ -111,3 +109,16 @@ class LabelNextActions:
         """The rule being labelled changed (a fit came back): its progress follows."""
         if self._labelling == name and self.label_bar.isVisible():
             self.label_bar.progress.setText(self._label_progress(name))
+
+
+def answer_keys(choices: tuple[tuple[str, object], ...]) -> list[tuple[str, str, object]]:
+    """(text, key, value) per answer: Y / N for yes and no; a score on a scale within 0-9
+    by its own digit; else 1..9 in order (answers past the ninth have a button only)."""
+    if all(isinstance(value, bool) for _, value in choices):
+        return [(text, text[0].upper(), value) for text, value in choices]
+    if all(isinstance(v, int) and 0 <= v <= 9 for _, v in choices):
+        return [(text, str(value), value) for text, value in choices]
+    return [
+        (text, str(i + 1) if i < MAX_LABEL_KEYS else "", value)
+        for i, (text, value) in enumerate(choices)
+    ]

@@ -60,7 +60,8 @@ class LabelNextBar(QWidget):
         self.hide()
 
     def set_answers(self, answers: list[tuple[str, str, object]]) -> None:
-        """(button text, key, value) per answer: Yes / Y / True, or a label and its digit."""
+        """(button text, key, value) per answer: Yes / Y / True, or a label and its digit
+        (key "": a button only)."""
         for button, _ in self._answers:
             button.deleteLater()
         for shortcut in self._shortcuts:
@@ -68,11 +69,15 @@ class LabelNextBar(QWidget):
             shortcut.deleteLater()
         self._answers, self._shortcuts = [], []
         for text, key, value in answers:
-            button = QPushButton(f"{text}  {key}")
-            button.setToolTip(f"The right answer for this row is {text!r} ({key})")
+            button = QPushButton(f"{text}  {key}" if key and key != text else text)
+            button.setToolTip(
+                f"The right answer for this row is {text!r}" + (f" ({key})" if key else "")
+            )
             button.clicked.connect(lambda _=False, v=value: self.answered.emit(v))
             self._buttons.addWidget(button)
             self._answers.append((button, value))
+            if not key:
+                continue
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(lambda v=value: self.answered.emit(v))

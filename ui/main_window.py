@@ -452,7 +452,10 @@ class MainWindow(
         started = isinstance(event, ColumnEvent) and event.kind in ("started", "learned")
         if started and event.column == self.selected_rule():  # its implied condition may move
             self.formula.show_implied(self.session.implied(event.column))
-        if started and self.model.has_rule(event.column):
+        # the header says how the rule is taught, known once its runner is made (after
+        # "started", and after a condition is computed): fitted again when it completes
+        sized = isinstance(event, ColumnEvent) and event.kind in ("started", "learned", "complete")
+        if sized and self.model.has_rule(event.column):
             col = self.model.rule_column_index(event.column)
             self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, col, col)
             header = self.table.horizontalHeader()

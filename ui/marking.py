@@ -34,7 +34,7 @@ class Marking:
         )
         return name, rows
 
-    def mark_selected(self, right: bool, label: str | None = None) -> bool:
+    def mark_selected(self, right: bool, label: object = None) -> bool:
         """Mark the selected cells of a rule column right (Y) or wrong (N); True if handled."""
         target = self._marking_target()
         if target is None:
@@ -43,11 +43,12 @@ class Marking:
         rule = self.session.rule(name)
         col = self.model.rule_column_index(name)
         marks = self.session.marks(name)
+        kind = kind_of(rule)
         for view_row in view_rows:
             cell = cell_of(self.model.index(view_row, col))
             if cell is None or cell.state is not CellState.DONE:
                 continue
-            if kind_of(rule).style == FLAG_STYLE:
+            if kind.style == FLAG_STYLE:
                 value: object = bool(cell.value) if right else not bool(cell.value)
             elif right:
                 value = cell.value
@@ -56,7 +57,10 @@ class Marking:
             else:
                 self._choose_label(name, view_row)
                 return True
-            marks[self.model.row_id(view_row)] = value
+            try:  # as the answer it stands for: a score's 3.4 is marked as 3
+                marks[self.model.row_id(view_row)] = kind.decode(rule, kind.encode(rule, value))
+            except ValueError:
+                continue
         self._set_marks(name, marks)
         return True
 
@@ -103,12 +107,13 @@ class Marking:
         self._refresh_panels()
 
     def _choose_label(self, name: str, view_row: int) -> None:
-        """A wrong label answer: ask which label is right."""
+        """A wrong label or score: ask which answer is right."""
         menu = QMenu(self)
-        menu.addSection("The right label is")
+        rule = self.session.rule(name)
+        menu.addSection(f"The right {kind_of(rule).name} is")
         rect = self.table.visualRect(self.model.index(view_row, self.model.rule_column_index(name)))
-        for label in self.session.rule(name).labels:
-            menu.addAction(label, lambda lb=label: self.mark_selected(right=False, label=lb))
+        for text, value in kind_of(rule).mark_choices(rule):
+            menu.addAction(text, lambda v=value: self.mark_selected(right=False, label=v))
         menu.exec(self.table.viewport().mapToGlobal(rect.bottomLeft()))
 
     def _cell_menu(self, pos) -> None:

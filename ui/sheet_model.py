@@ -654,4 +654,6 @@ def taught_tip(column) -> str:
             f"Your {n} labels recalibrate the model's answer: learning from its reading of "
             f"the rows did not beat that on them yet ({held})."
         )
+    if column.taught_by == "examples":
+        return f"Taught from {n} labels: examples in the prompt."
     return f"Taught from {n} labels: examples in the prompt and a threshold fitted on them."

@@ -18,6 +18,7 @@ import polars as pl
 
 from fastsheet.calibrate import Calibration
 from fastsheet.cells import Answer
+from fastsheet.head import Shape
 from fastsheet.question import Question
 
 if TYPE_CHECKING:
@@ -43,6 +44,7 @@ class ColumnKind:
     style: str = TEXT_STYLE
     judged: bool = True  # the model answers it
     labelable: bool = False  # takes known answers (gold column, marks) and is taught by them
+    shape: Shape | None = None  # what a head learned from its labels predicts (learned.py)
     thresholded: bool = False  # its decisions come from a fitted threshold on p(yes)
     probes_content_free: bool = False  # calibrated on content-free records ("N/A")
     stores_text: bool = False  # answers are free text, not probabilities over candidates
@@ -168,6 +170,14 @@ class ColumnKind:
     def read_gold(self, series: pl.Series, rule: Rule) -> np.ndarray | None:
         """A gold column read as label floats, or None for a kind that takes none."""
         return None
+
+    def as_labels(self, rule: Rule, values: np.ndarray) -> np.ndarray:
+        """Decided values as label floats, to compare with known answers."""
+        return values
+
+    def mark_choices(self, rule: Rule) -> tuple[tuple[str, object], ...]:
+        """The answers a mark can give, (text, value) each, in the order they are offered."""
+        return ()
 
     def encode(self, rule: Rule, value: object) -> float:
         """A mark as a label float (ValueError: not an answer of this rule)."""

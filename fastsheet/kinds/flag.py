@@ -13,6 +13,7 @@ import polars as pl
 from fastsheet.calibrate import Calibration, Mode, calibrate_flag
 from fastsheet.cells import Answer
 from fastsheet.errors import DataError
+from fastsheet.head import Shape
 from fastsheet.kinds.base import FLAG_STYLE, ColumnKind
 from fastsheet.metrics import wilson
 from fastsheet.question import Noul
@@ -166,6 +167,7 @@ class FlagKind(ColumnKind):
     summary = "flag: yes/no"
     style = FLAG_STYLE
     labelable = True
+    shape = Shape.FLAG
     thresholded = True
     probes_content_free = True
     splittable = True
@@ -245,6 +247,9 @@ class FlagKind(ColumnKind):
 
     def mark_series(self, name: str, values: list[object]) -> pl.Series:
         return pl.Series(name, [None if v is None else is_yes(v) for v in values], dtype=pl.Boolean)
+
+    def mark_choices(self, rule: Rule) -> tuple[tuple[str, object], ...]:
+        return (("Yes", True), ("No", False))
 
 
 FLAG = FlagKind()

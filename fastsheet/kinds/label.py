@@ -13,6 +13,7 @@ import polars as pl
 from fastsheet.calibrate import Calibration, Mode, calibrate_label
 from fastsheet.cells import Answer
 from fastsheet.errors import RuleError
+from fastsheet.head import Shape
 from fastsheet.kinds.base import CATEGORY_STYLE, ColumnKind
 from fastsheet.question import Choice
 
@@ -93,6 +94,7 @@ class LabelKind(ColumnKind):
     default_options = MappingProxyType({"labels": "yes, no, unsure"})
     style = CATEGORY_STYLE
     labelable = True
+    shape = Shape.CHOICE
     probes_content_free = True
 
     def check(self, rule: Rule) -> dict[str, object]:
@@ -174,6 +176,9 @@ class LabelKind(ColumnKind):
 
     def decode(self, rule: Rule, x: float) -> object:
         return None if np.isnan(x) else rule.labels[int(x)]
+
+    def mark_choices(self, rule: Rule) -> tuple[tuple[str, object], ...]:
+        return tuple((label, label) for label in rule.labels)
 
 
 LABEL = LabelKind()

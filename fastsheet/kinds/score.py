@@ -10,10 +10,12 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import numpy as np
+import polars as pl
 
 from fastsheet.calibrate import Calibration
 from fastsheet.cells import Answer
 from fastsheet.errors import RuleError
+from fastsheet.head import Shape
 from fastsheet.kinds.base import NUMBER_STYLE, ColumnKind
 from fastsheet.kinds.label import LOW_TOP_P, weighted
 from fastsheet.question import Score
@@ -52,6 +54,8 @@ class ScoreKind(ColumnKind):
     option = "scale"
     default_options = MappingProxyType({"scale": "1-5"})
     style = NUMBER_STYLE
+    labelable = True
+    shape = Shape.SCALE
 
     def check(self, rule: Rule) -> dict[str, object]:
         lo, hi = rule.scale
@@ -112,6 +116,42 @@ class ScoreKind(ColumnKind):
         elif n_done >= total:
             half = 0.0
         return ScoreSummary(total, n_done, mean, mean - half, mean + half, skipped)
+
+    # ----- known answers: a point on the scale, kept as its step from the bottom ---------
+
+    def read_gold(self, series: pl.Series, rule: Rule) -> np.ndarray | None:
+        values = series.cast(pl.Float64, strict=False).fill_null(np.nan).to_numpy()
+        return steps_on(np.asarray(values, dtype=np.float64), rule.scale)
+
+    def encode(self, rule: Rule, value: object) -> float:
+        step = steps_on(np.asarray([float(value)]), rule.scale)[0]  # type: ignore[arg-type]
+        if np.isnan(step):
+            lo, hi = rule.scale
+            raise ValueError(f"{value} is not on the scale {lo}-{hi}")
+        return float(step)
+
+    def decode(self, rule: Rule, x: float) -> object:
+        return None if np.isnan(x) else rule.scale[0] + int(x)
+
+    def as_labels(self, rule: Rule, values: np.ndarray) -> np.ndarray:
+        return steps_on(values, rule.scale)  # a score is right when it rounds to the label
+
+    def mark_series(self, name: str, values: list[object]) -> pl.Series:
+        return pl.Series(name, [None if v is None else int(v) for v in values], dtype=pl.Int64)  # type: ignore[call-overload]
+
+    def mark_choices(self, rule: Rule) -> tuple[tuple[str, object], ...]:
+        lo, hi = rule.scale
+        return tuple((str(v), v) for v in range(lo, hi + 1))
+
+
+def steps_on(values: np.ndarray, scale: tuple[int, int]) -> np.ndarray:
+    """Scores as steps from the scale's bottom, each rounded to the nearest point (halves
+    up); NaN where a value is missing or off the scale by more than half a step."""
+    lo, hi = scale
+    points = np.floor(np.asarray(values, dtype=np.float64) + 0.5)
+    with np.errstate(invalid="ignore"):
+        on = (points >= lo) & (points <= hi)
+    return np.where(on, points - lo, np.nan)
 
 
 SCORE = ScoreKind()

@@ -121,14 +121,21 @@ class Column:
     @property
     def taught_by(self) -> str:
         """How the rule's labels decide it: "learned" (a head over its states), "threshold"
-        (examples and a fitted threshold, or the answer alone recalibrated), "learning"
-        (its head not fitted yet), or "" (not taught)."""
+        (a flag: examples and a fitted threshold, or the answer alone recalibrated),
+        "examples" (a label or score rule taught by examples in the prompt),
+        "recalibrated" (its answer alone recalibrated on the labels), "learning" (its head
+        not fitted yet), or "" (not taught)."""
         decision = self.decision
+        thresholded = decision.kind.thresholded
         if decision.learning:
             if decision.learned is None:
                 return "learning"
-            return "learned" if decision.learned.learned else "threshold"
-        return "threshold" if decision.taught_from >= MIN_LABELS else ""
+            if decision.learned.learned:
+                return "learned"
+            return "threshold" if thresholded else "recalibrated"
+        if decision.taught_from < MIN_LABELS:
+            return ""
+        return "threshold" if thresholded else "examples"
 
     def cells(self, rows: Sequence[int]) -> tuple[Cell, ...]:
         return self.result.cells(rows, self.calibration)

@@ -8,7 +8,8 @@ also decides what a rule is taught from (examples in the prompt, rows held out),
 whether it learns its labels instead (learned.py: from LEARN_FROM labels, the plain
 prompt and a head over the kept states, refitted off the loop by the coordinator when
 `fit_due`; its probabilities are the column's, decided at 0.5). The coordinator asks
-it; it never decides itself.
+it; it never decides itself. A learning column judges its labelled rows first (after
+the visible ones), so its head is fitted early.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ from fastsheet.teach import (
     held_out_calibration,
     held_out_rows,
 )
+
+#: labelled rows a learning column judges before the rest, at most (the head's first fit)
+FIRST_LABELLED = 256
 
 
 @dataclass
@@ -138,6 +142,16 @@ class Decision:
         z[has] = reducer.transform(np.asarray(result.states[has], dtype=np.float32))
         return z
 
+    def first_rows(self) -> np.ndarray:
+        """The labelled rows a learning column judges first (after the visible ones), so
+        its head is fitted early: up to FIRST_LABELLED, a seeded sample of more."""
+        if self.labels is None:
+            return np.empty(0, dtype=np.int64)
+        rows = np.flatnonzero(~np.isnan(self.labels))
+        if len(rows) > FIRST_LABELLED:
+            rows = np.sort(np.random.default_rng(2).choice(rows, FIRST_LABELLED, replace=False))
+        return rows
+
     def fitted(self, learned: Learned | None, on: int, done: int) -> None:
         self.learned, self.learned_on, self.learned_done = learned, on, done
 
@@ -161,13 +175,13 @@ class Decision:
         """The runner judging the column: the rule taught from its labels when it has
         enough (examples now; the threshold is fitted on the model thread), and the rows
         held out to fit the threshold on once judged."""
-        base = RuleRunner(frame, rule, backend, cache, exclude=exclude)
         self.taught_from = _count(labels)
         self.held_rows = self.held_labels = self.held_fit = None
         self.held_at = 0
         self.labels, self.learned, self.learned_on, self.learned_done = labels, None, 0, 0
         self.spread_by = None
         self.learning = learns(rule, backend.keep_states, labels)
+        base = RuleRunner(frame, rule, backend, cache, exclude=exclude)
         if self.learning:
             return base
         records, answers = teaching_input(base, labels)

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 from PySide6.QtCore import Qt
 
 from fastsheet.learned import LEARN_FROM
-from tests.ui.helpers import settle, sheet_with_rule
+from fastsheet.rules import Kind
+from tests.ui.helpers import open_file, settle, sheet_with_rule, type_rule
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS = 96
@@ -87,3 +89,48 @@ def test_label_next_teaches_the_rule_until_it_learns(app, qtbot, tmp_path):
     qtbot.keyClick(bar, Qt.Key.Key_Escape)
     assert not bar.isVisible()
     window.grab().save(str(tmp_path / "label-next.png"))
+
+
+def test_a_score_column_is_labelled_by_its_digits_and_taught(app, qtbot, tmp_path, reviews_csv):
+    window, _, loop = app
+    open_file(window, loop, reviews_csv)
+    window.add_rule(Kind.SCORE)
+    type_rule(window, qtbot, "How enthusiastic is the review?")
+    settle(window, loop, qtbot)
+    name = window.selected_rule()
+    assert window.session.rule(name).scale == (1, 5)
+    window.act_label_next.trigger()
+    bar = window.label_bar
+    assert bar.isVisible() and "Label next" in bar.title.text()
+    assert [b.text() for b, _ in bar._answers] == [str(v) for v in range(1, 6)]  # key = text
+    given = {}
+    for key, value in ((Qt.Key.Key_5, 5), (Qt.Key.Key_1, 1), (Qt.Key.Key_4, 4), (Qt.Key.Key_2, 2)):
+        given[window._label_row] = value
+        qtbot.keyClick(bar, key)
+    assert window.session.marks(name) == given
+    assert "4 labels" in bar.progress.text() and f"{LEARN_FROM - 4} more to learn it" in (
+        bar.progress.text()
+    )
+    window.teach_now()
+    settle(window, loop, qtbot)
+    column = window.session.evaluator.columns[name]
+    assert column.taught_from == 4
+    assert sorted(answer for _, answer in column.runner.rule.examples) == ["1", "2", "4", "5"]
+    header = window.model.headerData(
+        window.model.rule_column_index(name), Qt.Orientation.Horizontal
+    )
+    assert "✦ score · taught from 4 labels · examples" in header  # no threshold to speak of
+    model = window.model
+    labels_col = model.rule_column_index(name) + 1
+    assert model.labels_of(labels_col) == name
+    shown = {model.index(r, labels_col).data() for r in range(model.rowCount())}
+    assert {"5", "1", "4", "2"} <= shown
+    # marked in the sheet: a right score is kept as its point on the scale, a wrong one as
+    # the point chosen
+    view_row = next(r for r in range(model.rowCount()) if model.row_id(r) not in given)
+    window.table.setCurrentIndex(model.index(view_row, model.rule_column_index(name)))
+    value = column.result.decide(column.calibration)[0][model.row_id(view_row)]
+    assert window.mark_selected(right=True)
+    assert window.session.marks(name)[model.row_id(view_row)] == int(np.floor(value + 0.5))
+    assert window.mark_selected(right=False, label=3)
+    assert window.session.marks(name)[model.row_id(view_row)] == 3
