@@ -6,6 +6,12 @@ answers), adds "The email is spam.", answers each row Label next asks about from
 gold until the rule has `--labels`, then saves the window with the bar asking its next
 question.
 
+`python resources/shots.py score --out resources/label-next-score.png [--labels 12]
+[--rows 40]` opens the first reviews of the sample, adds the score rule "How enthusiastic
+is the review?" (1-5), answers Label next's questions with a reader's scores (a positive
+review 4, or 5 with an exclamation mark; a negative one 2, or 1) until the rule has
+`--labels`, then saves the window with the bar asking its next question.
+
 `python resources/shots.py why --model qwen2.5-coder-1.5b --out resources/why.png` opens
 the support sample, waits
 for its replies and verdicts, asks Why? of the first 5 verdicts and saves the window once
@@ -29,7 +35,7 @@ import qasync
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fastsheet.rules import Rule  # noqa: E402
+from fastsheet.rules import Kind, Rule  # noqa: E402
 from ui.app import application, create_window, exit_now, shutdown, start  # noqa: E402
 
 log = logging.getLogger("shots")
@@ -67,6 +73,36 @@ async def label_next(window, session, args, tmp: Path) -> None:
     log.info("%s", window.label_bar.progress.text())
 
 
+def reader_score(review: str, positive: bool) -> int:
+    """A reader's enthusiasm score for a sample review, from its label and its tone."""
+    loud = "!" in review
+    return (5 if loud else 4) if positive else (1 if loud else 2)
+
+
+async def score(window, session, args, tmp: Path) -> None:
+    frame = pl.read_csv(ROOT / "resources" / "samples" / "reviews_sample.csv").head(args.rows)
+    path = tmp / "reviews.csv"
+    frame.drop("gold").write_csv(path)
+    scores = [reader_score(r, g) for r, g in zip(frame["review"], frame["gold"], strict=True)]
+    await window.open_path(path)
+    window.add_rule(Kind.SCORE)
+    name = window.selected_rule()
+    window.set_rule(Rule("How enthusiastic is the review?", name=name, kind=Kind.SCORE))
+    window._select(name)
+    await session.evaluator.wait_idle(600)
+    window.label_next()
+    for _ in range(args.labels):
+        row = window._label_row
+        if row is None:
+            break
+        window._label_answered(scores[row])
+    window.teach_now()
+    await asyncio.sleep(0.5)
+    await session.evaluator.wait_idle(600)
+    window._ask_next()
+    log.info("%s", window.label_bar.progress.text())
+
+
 async def why(window, session, args, tmp: Path) -> None:
     await window.open_path(ROOT / "resources" / "samples" / "support.fastsheet")
     await session.evaluator.wait_idle(900)
@@ -82,7 +118,7 @@ async def why(window, session, args, tmp: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("shot", choices=("label-next", "why"))
+    parser.add_argument("shot", choices=("label-next", "score", "why"))
     parser.add_argument("--out", required=True)
     parser.add_argument("--labels", type=int, default=40)
     parser.add_argument("--rows", type=int, default=160)
@@ -105,7 +141,8 @@ def main() -> int:
         if session is None:
             code["code"] = 2
             return
-        await (label_next if args.shot == "label-next" else why)(window, session, args, tmp)
+        shots = {"label-next": label_next, "score": score, "why": why}
+        await shots[args.shot](window, session, args, tmp)
         window._refresh_panels()
         await asyncio.sleep(0.5)
         window.grab().save(args.out)
