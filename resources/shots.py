@@ -53,6 +53,22 @@ def emails(directory: Path, rows: int, chars: int) -> tuple[Path, list[bool]]:
     return path, frame["gold"].to_list()
 
 
+async def answer_label_next(window, session, truth: list, labels: int) -> None:
+    """Answer each row Label next asks about from `truth` until the rule has `labels`,
+    teach it, wait, and leave the bar asking its next question."""
+    window.label_next()
+    for _ in range(labels):
+        row = window._label_row
+        if row is None:
+            break
+        window._label_answered(truth[row])
+    window.teach_now()
+    await asyncio.sleep(0.5)
+    await session.evaluator.wait_idle(600)
+    window._ask_next()
+    log.info("%s", window.label_bar.progress.text())
+
+
 async def label_next(window, session, args, tmp: Path) -> None:
     path, gold = emails(tmp, args.rows, args.body_chars)
     await window.open_path(path)
@@ -60,17 +76,7 @@ async def label_next(window, session, args, tmp: Path) -> None:
     window.set_rule(Rule("The email is spam.", name=window.selected_rule()))
     window._select(window.selected_rule())
     await session.evaluator.wait_idle(600)
-    window.label_next()
-    for _ in range(args.labels):
-        row = window._label_row
-        if row is None:
-            break
-        window._label_answered(gold[row])
-    window.teach_now()
-    await asyncio.sleep(0.5)
-    await session.evaluator.wait_idle(600)
-    window._ask_next()
-    log.info("%s", window.label_bar.progress.text())
+    await answer_label_next(window, session, gold, args.labels)
 
 
 def reader_score(review: str, positive: bool) -> int:
@@ -90,17 +96,7 @@ async def score(window, session, args, tmp: Path) -> None:
     window.set_rule(Rule("How enthusiastic is the review?", name=name, kind=Kind.SCORE))
     window._select(name)
     await session.evaluator.wait_idle(600)
-    window.label_next()
-    for _ in range(args.labels):
-        row = window._label_row
-        if row is None:
-            break
-        window._label_answered(scores[row])
-    window.teach_now()
-    await asyncio.sleep(0.5)
-    await session.evaluator.wait_idle(600)
-    window._ask_next()
-    log.info("%s", window.label_bar.progress.text())
+    await answer_label_next(window, session, scores, args.labels)
 
 
 async def why(window, session, args, tmp: Path) -> None:
