@@ -10,6 +10,12 @@ labels drawn from the pool (never from the scored rows) at random (5 draws) and 
 scored rows: the model's answer alone recalibrated on the labels (a threshold fitted on
 them), and the learned head where cross-validation on the labels keeps it. Balanced
 accuracy per task (macro recall for label tasks); bench/learn.json and a README table.
+
+`--teaching` adds today's teaching from the same labels (the model judges again, through
+the result cache). `--taught` measures a head that starts from teaching instead: each
+task's rows judged once more with the examples teaching shows from label next's first
+32 labels (kept under .bench-cache/learn/), the head fitted on the other labels over
+those states, and today's teaching from the same judged rows where its examples match.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import json
 import logging
 import re
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +34,7 @@ import polars as pl
 from bench.accuracy import DATA, Task, _gold, load_tasks
 from bench.accuracy import write_readme as write_block
 from fastsheet.cache import NoCache, ResultCache
-from fastsheet.calibrate import Calibration, unlabeled_flag
+from fastsheet.calibrate import Calibration, from_gold, unlabeled_flag
 from fastsheet.head import (
     Reducer,
     Shape,
@@ -46,7 +53,7 @@ from fastsheet.runner import RuleRunner
 from fastsheet.runner import evaluate as run_rule
 from fastsheet.state_store import KEPT_DIMS
 from fastsheet.table import record_columns, records
-from fastsheet.teach import teach
+from fastsheet.teach import examples_for, teach
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -139,6 +146,116 @@ def teaching(model: str, task: Task, data: dict, picks: dict[str, dict[int, list
     finally:
         backend.close()
         cache.close()
+    return out
+
+
+def taught_states_for(
+    model: str, task: Task, data: dict, picked: list[int], cache_dir: Path
+) -> dict:
+    """The task's rows judged as a learning rule is (runner.learning_runner): shown the
+    examples today's teaching shows from `picked` (the first LEARN_FROM labels), keeping
+    the app's layer's state (kept on disk)."""
+    rows, gold = data["rows"], data["gold"]
+    path = cache_dir / model / f"{task.name}-taught-{len(rows)}.npz"
+    if path.exists():
+        return dict(np.load(path, allow_pickle=False))
+    frame = pl.read_csv(DATA / task.file)
+    layer = round(DEPTHS["three quarters"] * (N_LAYERS[model] - 1))
+    backend = LlamaBackend(model_path(model), state_layers=[layer])
+    try:
+        runner = RuleRunner(frame, task.rule, backend, NoCache(), exclude=["gold"])
+        texts = runner.records(rows.tolist())
+        if task.rule.kind is Kind.FLAG:
+            answers: list[object] = [bool(gold[i]) for i in picked]
+        else:
+            answers = [task.rule.labels[int(gold[i])] for i in picked]
+        base = replace(task.rule, examples=())
+        taught = replace(base, examples=examples_for(base, [texts[i] for i in picked], answers))
+        shown = {text for text, _ in taught.examples}
+        start = time.perf_counter()
+        got = []
+        for i in range(0, len(texts), 16):
+            got += backend.judge(taught, texts[i : i + 16])
+        seconds = time.perf_counter() - start
+    finally:
+        backend.close()
+    out = {
+        "probs": np.asarray([a.probs for a in got], dtype=np.float64),
+        "states": np.stack([a.state for a in got]).astype(np.float16),
+        "examples": np.asarray([i for i in picked if texts[i] in shown]),
+        "seconds": np.asarray(seconds),
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(path, **out)
+    log.info("%s / %s judged as taught: %d rows in %.0f s", model, task.name, len(rows), seconds)
+    return out
+
+
+def _own_decision(probs: np.ndarray, flag: bool) -> np.ndarray:
+    """The model's decision without labels: a flag at its unlabelled threshold, else the
+    most likely label."""
+    if flag:
+        return (probs[:, 0] >= unlabeled_flag(probs[:, 0], None).threshold).astype(float)
+    return np.argmax(probs, axis=1).astype(float)
+
+
+def taught_from_judged(task: Task, data: dict, taught: dict, picks: dict) -> dict:
+    """Today's teaching at each budget whose labels show the same examples as the rows
+    judged as taught (label next's labels grow, so they often do): its threshold fitted
+    on the labels the prompt does not show, judged by it, as teach.teach does; no model
+    call. Budgets whose examples differ, or whose held-out labels are of one answer
+    (teach.teach then cross-fits other prompts), are left out."""
+    frame = pl.read_csv(DATA / task.file)
+    rows, y, n = data["rows"], data["gold"], int(data["scored"])
+    texts = records(frame, record_columns(frame.columns, task.rule.references(), ["gold"]), rows)
+    flag = task.rule.kind is Kind.FLAG
+    base = replace(task.rule, examples=())
+
+    def examples(picked: list[int]) -> tuple:
+        answers = [bool(y[i]) if flag else task.rule.labels[int(y[i])] for i in picked]
+        return examples_for(base, [texts[i] for i in picked], answers)
+
+    shown_by_judged = examples(picks[LEARN_FROM])
+    shown = {text for text, _ in shown_by_judged}
+    out = {}
+    for budget, picked in picks.items():
+        if examples(picked) != shown_by_judged:
+            continue
+        held = np.asarray([i for i in picked if texts[i] not in shown])
+        if flag:
+            p = taught["probs"][:, 0]
+            if len(held) < 4 or not 0 < y[held].sum() < len(held):
+                continue
+            cut = from_gold(p[held], y[held] == 1.0).value
+            pred = (p[:n] >= cut).astype(float)
+        else:
+            pred = np.argmax(taught["probs"][:n], axis=1).astype(float)
+        out[str(budget)] = balanced_accuracy(pred, y[:n])
+    return out
+
+
+def learned_as_taught(data: dict, taught: dict, flag: bool, k: int, picks: dict) -> dict:
+    """Balanced accuracy on the scored rows of the head over the rows judged as taught,
+    fitted on each budget's labels but the examples' rows (as the app fits it)."""
+    n, y = int(data["scored"]), data["gold"]
+    probs = taught["probs"][:, 0] if flag else taught["probs"]
+    ans = answer_features(probs)
+    states = taught["states"].astype(np.float64)
+    x = np.hstack([ans, Reducer.fit(states, k).transform(states)])
+    bias = own_bias(taught["probs"][:, 0]) if flag else 0.0
+    shown = set(taught["examples"].tolist())
+    out = {}
+    for budget, picked in picks.items():
+        labels = np.zeros(len(y), dtype=bool)
+        labels[[i for i in picked if i not in shown]] = True
+        if len(np.unique(y[labels])) < 2:  # nothing to fit (learn): the model's own decision
+            pred, choice = _own_decision(taught["probs"], flag), None
+        else:
+            pred, choice = _predict(x, y[labels], labels, ans.shape[1], True, bias)
+        out[str(budget)] = {
+            "head": balanced_accuracy(pred[:n], y[:n]),
+            "learned": bool(choice is not None and choice.penalty is not None),
+        }
     return out
 
 
@@ -296,12 +413,7 @@ def _current_probs(x, y, labelled, n_answer, probs, flag, bias=0.0) -> np.ndarra
 
 def zero_shot(data: dict, flag: bool) -> float:
     n = int(data["scored"])
-    y = data["gold"][:n]
-    if flag:
-        p = data["probs"][:, 0]
-        cut = unlabeled_flag(p, None).threshold
-        return balanced_accuracy((p[:n] >= cut).astype(float), y)
-    return balanced_accuracy(np.argmax(data["probs"][:n], axis=1).astype(float), y)
+    return balanced_accuracy(_own_decision(data["probs"], flag)[:n], data["gold"][:n])
 
 
 def evaluate(data: dict, flag: bool, depth: str, k: int, next_too: bool) -> dict:
@@ -348,6 +460,11 @@ def main() -> None:
         action="store_true",
         help="add today's teaching from the same labels to the last run's figures",
     )
+    parser.add_argument(
+        "--taught",
+        action="store_true",
+        help="add the head over the rows judged as taught (the app's, from 32 labels)",
+    )
     parser.add_argument("--budgets", default="", help="with --teaching: only these (e.g. 16)")
     parser.add_argument("--selects", default="random,next", help="with --teaching: random,next")
     args = parser.parse_args()
@@ -366,6 +483,26 @@ def main() -> None:
     data = {t.name: states_for(args.model, t, args.scored, args.pool, cache_dir) for t in tasks}
     if args.states_only:
         return
+    if args.taught:
+        run = json.loads(OUT.read_text())[args.model]
+        k = run["best"].split("/")[1]
+        for task in tasks:
+            nxt = run["tasks"][task.name]["configs"][run["best"]]["next"]
+            picks = {b: nxt[str(b)]["picked"] for b in BUDGETS if b >= LEARN_FROM}
+            judged = taught_states_for(
+                args.model, task, data[task.name], picks[LEARN_FROM], cache_dir
+            )
+            flag = task.rule.kind is Kind.FLAG
+            entry = run["tasks"][task.name]
+            entry["as_taught"] = learned_as_taught(data[task.name], judged, flag, int(k), picks)
+            budgets = {b: nxt[str(b)]["picked"] for b in BUDGETS if b >= 16}
+            taught = taught_from_judged(task, data[task.name], judged, budgets)
+            rest = {b: v for b, v in budgets.items() if str(b) not in taught}
+            if rest:  # other examples, or a cross-fit: the model judges them
+                taught |= teaching(args.model, task, data[task.name], {"next": rest})["next"]
+            entry.setdefault("teaching", {})["next"] = taught
+        save_run(args.model, run)
+        return
     if args.teaching:
         run = json.loads(OUT.read_text())[args.model]
         for task in tasks:
@@ -375,12 +512,10 @@ def main() -> None:
                 select: {b: configs[select][str(b)]["picked"] for b in budgets}
                 for select in args.selects.split(",")
             }
-            run["tasks"][task.name]["teaching"] = teaching(args.model, task, data[task.name], picks)
-        saved = json.loads(OUT.read_text())
-        saved[args.model] = run
-        write(saved)
-        write_readme(saved)
-        print(table(run, args.model))
+            taught = run["tasks"][task.name].setdefault("teaching", {})
+            for select, by_budget in teaching(args.model, task, data[task.name], picks).items():
+                taught.setdefault(select, {}).update(by_budget)  # other budgets kept
+        save_run(args.model, run)
         return
     dims = [int(x) for x in args.dims.split(",")]
     configs = [f"{depth}/{k}" for depth in DEPTHS for k in dims]
@@ -424,15 +559,44 @@ def main() -> None:
 
 def merged(previous: dict | None, results: dict, scored: int, pool: int) -> dict:
     """This run's tasks over the last run's others (same sample sizes), in the suite's
-    order; a task run again keeps its teaching figures (the labels picked are seeded)."""
+    order; a task run again keeps its teaching and as-taught figures only for the labels
+    it picks again (random ones are seeded; label next's follow the head)."""
     old: dict = {}
     if previous is not None and (previous["scored"], previous["pool"]) == (scored, pool):
         old = previous["tasks"]
     for name, entry in results.items():
-        if "teaching" in old.get(name, {}):
-            entry["teaching"] = old[name]["teaching"]
+        before = old.get(name, {})
+        for select, by_budget in before.get("teaching", {}).items():
+            kept = {b: v for b, v in by_budget.items() if _same_picks(before, entry, select, b)}
+            if kept:
+                entry.setdefault("teaching", {})[select] = kept
+        taught = before.get("as_taught", {})
+        kept = {b: v for b, v in taught.items() if _same_picks(before, entry, "next", b)}
+        if kept and _same_picks(before, entry, "next", str(LEARN_FROM)):  # its examples' labels
+            entry["as_taught"] = kept
     both = old | results
     return {t.name: both[t.name] for t in load_tasks(None) if t.name in both}
+
+
+def _same_picks(before: dict, after: dict, select: str, budget: str) -> bool:
+    """Whether two runs of a task picked the same labels for this budget."""
+
+    def picked(entry: dict) -> list | None:
+        for config in entry.get("configs", {}).values():
+            if budget in config.get(select, {}):
+                return config[select][budget].get("picked")
+        return None
+
+    return picked(before) is not None and picked(before) == picked(after)
+
+
+def save_run(model: str, run: dict) -> None:
+    """One tier's figures into bench/learn.json (the others as they are), and the README."""
+    saved = json.loads(OUT.read_text())
+    saved[model] = run
+    write(saved)
+    write_readme(saved)
+    print(table(run, model))
 
 
 def write_readme(results: dict) -> None:
@@ -509,7 +673,52 @@ def table(run: dict, model: str) -> str:
         f"| **flag mean, the app** (taught below {LEARN_FROM} labels, learned from "
         f"{LEARN_FROM}) | " + " | ".join(app) + " |"
     )
-    return "\n".join(lines)
+    return "\n".join(lines + as_taught_table(results, best))
+
+
+def as_taught_table(results: dict, best: str) -> list[str]:
+    """Per task, from "label next"'s labels: today's teaching, the head under the plain
+    prompt, and the head over the rows judged as taught (the app's from LEARN_FROM)."""
+    measured = {name: r for name, r in results.items() if "as_taught" in r}
+    if not measured:
+        return []
+    budgets = [b for b in BUDGETS if b >= LEARN_FROM]
+    lines = [
+        "",
+        f"Learned as taught (measured, not the app's): from {LEARN_FROM} labels the rule "
+        f"judged with the examples today's teaching shows from its first {LEARN_FROM}, the "
+        "head fitted on the other labels over those rows' states; label next's labels; "
+        "taught = today's teaching from the same judged rows where its examples are the "
+        "same (else judged again)",
+        "",
+        "| task |" + "".join(f" {b}: taught / plain head / as taught |" for b in budgets),
+        "|---|" + "---|" * len(budgets),
+    ]
+    for name, r in measured.items():
+        cells = []
+        for b in budgets:
+            taught = r.get("teaching", {}).get("next", {}).get(str(b))
+            plain = r["configs"][best]["next"][str(b)]["head"]
+            cells.append(f"{_two(taught)} / {plain:.2f} / {r['as_taught'][str(b)]['head']:.2f}")
+        kind = "" if r["flag"] else " (label)"
+        lines.append(f"| {name}{kind} | " + " | ".join(cells) + " |")
+    for flag, what in ((True, "flag"), (False, "label")):
+        rows = [r for r in measured.values() if r["flag"] is flag]
+        if not rows:
+            continue
+        cells = []
+        for b in budgets:
+            taught = [r.get("teaching", {}).get("next", {}).get(str(b)) for r in rows]
+            plain = [r["configs"][best]["next"][str(b)]["head"] for r in rows]
+            ours = [r["as_taught"][str(b)]["head"] for r in rows]
+            mean_taught = np.mean(taught) if None not in taught else None
+            cells.append(f"{_two(mean_taught)} / {np.mean(plain):.2f} / {np.mean(ours):.2f}")
+        lines.append(f"| **{what} mean** ({len(rows)} tasks) | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _two(value: float | None) -> str:
+    return f"{value:.2f}" if value is not None else "–"
 
 
 def _app_mean(flags: list[dict], best: str, select: str, budget: int) -> str:

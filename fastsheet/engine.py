@@ -357,7 +357,13 @@ class Evaluator(SheetReads, Events):
             self.frame.with_columns(*(self.answers_text(d) for d in deps)) if deps else self.frame
         )
         column.runner = column.decision.runner(
-            frame, column.rule, self.backend, self.cache, self.excluded(), self.labels(name)
+            frame,
+            column.rule,
+            self.backend,
+            self.cache,
+            self.excluded(),
+            self.labels(name),
+            marked=list(self.marks.get(name, {})),  # in the order they were marked
         )
         ready = [c.runner for c in self.columns.values() if c.runner is not None]
         self.backend.ask_together([(r.rule, r.columns) for r in ready])  # one request a row

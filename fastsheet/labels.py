@@ -7,7 +7,7 @@ sees them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import polars as pl
@@ -54,22 +54,32 @@ def label_array(
     return out
 
 
-def teaching_rows(labels: np.ndarray, limit: int = MAX_TEACHING_ROWS) -> list[int]:
-    """Up to `limit` labeled rows, classes in turn (seeded order), for teaching."""
+def teaching_rows(
+    labels: np.ndarray, limit: int = MAX_TEACHING_ROWS, first: Sequence[int] = ()
+) -> list[int]:
+    """Up to `limit` labeled rows for teaching, in the order they teach: the rows marked,
+    in the order they were marked (`first`), then the others (a gold column's) in row
+    order; beyond `limit`, classes in turn (the others a seeded sample). A new mark comes
+    last, so it never displaces the examples the rule was taught with."""
     known = np.flatnonzero(~np.isnan(labels))
+    marked = [int(r) for r in dict.fromkeys(first) if 0 <= r < len(labels)]
+    marked = [r for r in marked if not np.isnan(labels[r])]
+    seen = set(marked)
+    rest = [int(r) for r in known if r not in seen]
     if len(known) <= limit:
-        return known.tolist()
-    order = np.random.default_rng(0).permutation(known)
+        return marked + rest
+    permuted = np.random.default_rng(0).permutation(known)
+    order = marked + [int(r) for r in permuted if int(r) not in seen]
     by_class: dict[float, list[int]] = {}
     for row in order:
-        by_class.setdefault(float(labels[row]), []).append(int(row))
-    out: list[int] = []
+        by_class.setdefault(float(labels[row]), []).append(row)
+    taken: set[int] = set()
     queues = list(by_class.values())
-    while len(out) < limit:
+    while len(taken) < limit:
         for queue in queues:
-            if queue and len(out) < limit:
-                out.append(queue.pop(0))
-    return sorted(out)
+            if queue and len(taken) < limit:
+                taken.add(queue.pop(0))
+    return [r for r in marked if r in taken] + sorted(taken - seen)
 
 
 def marks_column(rule: Rule, marks: Mapping[int, object], n: int) -> pl.Series:

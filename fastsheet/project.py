@@ -55,7 +55,8 @@ class Project:
                     "gold": r.gold,
                     "where": r.where,
                     **({"yes_means": r.yes_means} if r.yes_means else {}),
-                    "marks": {str(k): v for k, v in sorted(self.marks.get(r.name, {}).items())},
+                    # in the order they were marked: the first teach as examples
+                    "marks": {str(k): v for k, v in self.marks.get(r.name, {}).items()},
                     "threshold": self.thresholds.get(r.name),
                 }
                 for r in self.rules

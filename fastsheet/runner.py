@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import polars as pl
@@ -25,7 +25,14 @@ from fastsheet.prompts import content_free_records
 from fastsheet.results import CACHE, ResultColumn
 from fastsheet.rules import Rule
 from fastsheet.table import record_columns, records
-from fastsheet.teach import MIN_LABELS, Lesson, held_out_calibration, held_out_rows, teach
+from fastsheet.teach import (
+    MIN_LABELS,
+    Lesson,
+    examples_for,
+    held_out_calibration,
+    held_out_rows,
+    teach,
+)
 
 log = logging.getLogger(__name__)
 
@@ -210,20 +217,23 @@ def default_calibration(
 
 
 def teaching_input(
-    runner: RuleRunner, labels: np.ndarray | None
+    runner: RuleRunner, labels: np.ndarray | None, first: Sequence[int] = ()
 ) -> tuple[tuple[str, ...], tuple[object, ...]]:
-    """The records and answers the rule is taught from (empty: too few labels)."""
-    rows = teaching_rows(labels) if labels is not None else []
+    """The records and answers the rule is taught from (empty: too few labels); `first`:
+    the rows marked, in the order they were (labels.teaching_rows)."""
+    rows = teaching_rows(labels, first=first) if labels is not None else []
     if len(rows) < MIN_LABELS:
         return (), ()
     answers = tuple(decode(runner.rule, labels[r]) for r in rows)
     return tuple(runner.records(rows)), answers
 
 
-def example_rows(runner: RuleRunner, labels: np.ndarray, taught: Rule) -> list[int]:
+def example_rows(
+    runner: RuleRunner, labels: np.ndarray, taught: Rule, first: Sequence[int] = ()
+) -> list[int]:
     """The labeled rows whose records the taught rule shows as examples."""
     shown = {record for record, _ in taught.examples}
-    rows = teaching_rows(labels)
+    rows = teaching_rows(labels, first=first)
     return [r for r, text in zip(rows, runner.records(rows), strict=True) if text in shown]
 
 
@@ -237,6 +247,18 @@ def taught_runner(
     lesson = teach(runner.rule, records, answers, runner.judge_with)
     taught = RuleRunner(runner.frame, lesson.rule, runner.backend, runner.cache, runner.exclude)
     return taught, lesson
+
+
+def with_examples(runner: RuleRunner, labels: np.ndarray, first: Sequence[int] = ()) -> RuleRunner:
+    """The runner for the rule shown the examples its labels teach (teach.examples_for),
+    carrying them for the cross-fitted threshold; `runner` itself with too few labels."""
+    records, answers = teaching_input(runner, labels, first)
+    if not records:
+        return runner
+    taught = replace(runner.rule, examples=examples_for(runner.rule, records, answers))
+    out = RuleRunner(runner.frame, taught, runner.backend, runner.cache, runner.exclude)
+    out.teaching = (records, answers)
+    return out
 
 
 def evaluate(

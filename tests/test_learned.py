@@ -129,6 +129,36 @@ def test_cached_answers_without_states_are_judged_again_when_states_are_kept(tmp
     run(main())
 
 
+def test_below_learn_from_a_new_mark_keeps_the_examples_and_the_judged_rows(tmp_path):
+    """Taught by examples, the first marked teach: a mark added later comes after them, so
+    the prompt stays and the column comes back from the cache; only the threshold's
+    cross-fit judges the labelled rows again. Marked in row order, the rows taught first
+    would be displaced by a mark on an earlier row."""
+    order = [390, 372, 381, 360, 333, 352, 389, 344, 397, 320]  # 5 yes, 5 no, far down
+
+    async def main():
+        cache = ResultCache(tmp_path / "cache.sqlite")
+        fake = backend()
+        ev = Evaluator(FRAME, fake, cache)
+        ev.set_marks("rule", marks_for(order))
+        ev.set_rule(Rule("a yes", name="rule"))
+        await ev.wait_idle()
+        column = ev.columns["rule"]
+        shown = column.runner.rule.examples
+        assert not column.decision.learning and len(shown) == 8
+        assert [text for text, _ in shown][:2] == ["item: item 390", "item: item 372"]
+        judged = sum(n for _, n in fake.calls)
+        ev.set_marks("rule", marks_for([*order, 0, 1, 4]))  # rows earlier in the sheet
+        await ev.wait_idle()
+        column = ev.columns["rule"]
+        assert column.runner.rule.examples == shown and column.taught_from == len(order) + 3
+        assert sum(n for _, n in fake.calls) - judged < 40  # the cross-fit, not 400 rows
+        ev.close()
+        cache.close()
+
+    run(main())
+
+
 def test_a_label_rule_learns_a_label_the_answers_never_give():
     labels = ("red", "green", "blue")
     truth = np.arange(N) % 3

@@ -85,6 +85,30 @@ def test_teaching_rows_take_classes_in_turn_up_to_the_limit():
     assert sum(labels[r] == 1.0 for r in rows) == 10  # every rare positive is kept
 
 
+def test_teaching_rows_put_the_marked_first_in_the_order_they_were_marked():
+    labels = np.full(200, np.nan)
+    marked = [150, 3, 90, 40, 7, 120]  # the order the user marked them
+    labels[marked] = [1.0, 0.0, 1.0, 0.0, 1.0, 0.0]
+    labels[[10, 11]] = [1.0, 0.0]  # a gold column's, unmarked
+    assert teaching_rows(labels, first=marked) == [*marked, 10, 11]
+    # a new mark comes last: it never displaces the rows that teach first
+    labels[1] = 1.0
+    assert teaching_rows(labels, first=[*marked, 1])[:6] == marked
+    # beyond the limit: classes in turn, still the marked first
+    many = np.full(400, np.nan)
+    order = list(np.random.default_rng(1).permutation(400)[:300])
+    many[order] = np.arange(300) % 2
+    rows = teaching_rows(many, limit=64, first=order)
+    assert rows == order[:64]
+
+
+def test_marks_keep_the_order_they_were_marked_in_a_project(tmp_path: Path):
+    project = Project(data=tmp_path / "d.csv", rules=[Rule("x", name="r")])
+    project.marks = {"r": {9: True, 2: False, 5: True}}
+    save_project(project, tmp_path / "p.json")
+    assert list(load_project(tmp_path / "p.json").marks["r"]) == [9, 2, 5]
+
+
 def test_marks_column_exports_the_marked_answers():
     column = marks_column(Rule("x", name="flag"), {0: True, 2: False}, 3)
     assert column.name == "flag_gold" and column.to_list() == [True, None, False]

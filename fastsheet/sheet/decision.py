@@ -14,7 +14,8 @@ the visible ones), so its head is fitted early.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
@@ -28,11 +29,10 @@ from fastsheet.kinds.base import ColumnKind
 from fastsheet.learned import LEARN_FROM, Learned, learnable_rows, learns, reducer_for
 from fastsheet.results import DONE, ResultColumn
 from fastsheet.rules import Rule
-from fastsheet.runner import RuleRunner, example_rows, teaching_input
+from fastsheet.runner import RuleRunner, example_rows, with_examples
 from fastsheet.teach import (
     MIN_HELD_OUT,
     MIN_LABELS,
-    examples_for,
     held_out_calibration,
     held_out_rows,
 )
@@ -171,10 +171,12 @@ class Decision:
         cache: ResultCache,
         exclude: list[str],
         labels: np.ndarray | None,
+        marked: Sequence[int] = (),
     ) -> RuleRunner:
         """The runner judging the column: the rule taught from its labels when it has
-        enough (examples now; the threshold is fitted on the model thread), and the rows
-        held out to fit the threshold on once judged."""
+        enough (examples now, from the first `marked` on: they stay as marks are added;
+        the threshold is fitted on the model thread), and the rows held out to fit the
+        threshold on once judged."""
         self.taught_from = _count(labels)
         self.held_rows = self.held_labels = self.held_fit = None
         self.held_at = 0
@@ -182,16 +184,11 @@ class Decision:
         self.spread_by = None
         self.learning = learns(rule, backend.keep_states, labels)
         base = RuleRunner(frame, rule, backend, cache, exclude=exclude)
-        if self.learning:
+        if self.learning or labels is None:
             return base
-        records, answers = teaching_input(base, labels)
-        if not records or labels is None:
-            return base
-        taught = replace(rule, examples=examples_for(rule, records, answers))
-        runner = RuleRunner(frame, taught, backend, cache, exclude=exclude)
-        runner.teaching = (records, answers)
-        if self.kind.thresholded:
-            held = held_out_rows(labels, example_rows(runner, labels, taught))
+        runner = with_examples(base, labels, marked)
+        if runner is not base and self.kind.thresholded:
+            held = held_out_rows(labels, example_rows(runner, labels, runner.rule, marked))
             if held is not None:
                 self.held_rows, self.held_labels = held, labels[held]
         return runner
