@@ -152,7 +152,7 @@ def teaching(model: str, task: Task, data: dict, picks: dict[str, dict[int, list
 def taught_states_for(
     model: str, task: Task, data: dict, picked: list[int], cache_dir: Path
 ) -> dict:
-    """The task's rows judged as a learning rule is (runner.learning_runner): shown the
+    """The task's rows judged as a head that starts from teaching reads them: shown the
     examples today's teaching shows from `picked` (the first LEARN_FROM labels), keeping
     the app's layer's state (kept on disk)."""
     rows, gold = data["rows"], data["gold"]
@@ -463,7 +463,7 @@ def main() -> None:
     parser.add_argument(
         "--taught",
         action="store_true",
-        help="add the head over the rows judged as taught (the app's, from 32 labels)",
+        help="add a head over the rows judged as taught (measured, not the app's)",
     )
     parser.add_argument("--budgets", default="", help="with --teaching: only these (e.g. 16)")
     parser.add_argument("--selects", default="random,next", help="with --teaching: random,next")
@@ -500,7 +500,7 @@ def main() -> None:
             rest = {b: v for b, v in budgets.items() if str(b) not in taught}
             if rest:  # other examples, or a cross-fit: the model judges them
                 taught |= teaching(args.model, task, data[task.name], {"next": rest})["next"]
-            entry.setdefault("teaching", {})["next"] = taught
+            entry.setdefault("teaching", {}).setdefault("next", {}).update(taught)
         save_run(args.model, run)
         return
     if args.teaching:
@@ -678,7 +678,7 @@ def table(run: dict, model: str) -> str:
 
 def as_taught_table(results: dict, best: str) -> list[str]:
     """Per task, from "label next"'s labels: today's teaching, the head under the plain
-    prompt, and the head over the rows judged as taught (the app's from LEARN_FROM)."""
+    prompt (the app's from LEARN_FROM), and the head over the rows judged as taught."""
     measured = {name: r for name, r in results.items() if "as_taught" in r}
     if not measured:
         return []
