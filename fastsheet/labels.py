@@ -65,9 +65,8 @@ def teaching_rows(
     marked = [int(r) for r in dict.fromkeys(first) if 0 <= r < len(labels)]
     marked = [r for r in marked if not np.isnan(labels[r])]
     seen = set(marked)
-    rest = [int(r) for r in known if r not in seen]
     if len(known) <= limit:
-        return marked + rest
+        return marked + [int(r) for r in known if r not in seen]
     permuted = np.random.default_rng(0).permutation(known)
     order = marked + [int(r) for r in permuted if int(r) not in seen]
     by_class: dict[float, list[int]] = {}
