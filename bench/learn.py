@@ -16,6 +16,9 @@ the result cache). `--taught` measures a head that starts from teaching instead:
 task's rows judged once more with the examples teaching shows from label next's first
 32 labels (kept under .bench-cache/learn/), the head fitted on the other labels over
 those states, and today's teaching from the same judged rows where its examples match.
+`--orders` measures label next's order for a rule that does not learn (the app's
+default): over the rows judged as taught, its threshold fitted on labels asked for where
+it is unsure, or drawn at random (what the app asks such a rule).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from fastsheet.head import (
     fit_head,
 )
 from fastsheet.label_next import label_next
-from fastsheet.learned import LEARN_FROM, fit_input, learn, own_bias
+from fastsheet.learned import LEARN_FROM, fit_input, learn, own_bias, reducer_for
 from fastsheet.llama_backend import LlamaBackend
 from fastsheet.models import CATALOGUE, models_dir
 from fastsheet.paths import default_cache_path
@@ -259,6 +262,45 @@ def learned_as_taught(data: dict, taught: dict, flag: bool, k: int, picks: dict)
     return out
 
 
+def teaching_orders(data: dict, taught: dict, draws: int = RANDOM_DRAWS) -> dict:
+    """A taught flag rule's balanced accuracy on the scored rows when its labels come at
+    random (as the app asks a rule that does not learn) or by label next's order for a
+    head (unsure under today's teaching, spread over the states, 4 random marks first),
+    `draws` seeds each;
+    no model call. The prompt is the one judged as taught (its examples fixed, as once a
+    rule has 4 marks of each answer), so what the order changes is the threshold fitted
+    on the labels it does not show."""
+    n, y = int(data["scored"]), data["gold"]
+    p = taught["probs"][:, 0]
+    states = taught["states"].astype(np.float32)
+    z = reducer_for(states, np.arange(len(states))).transform(states)  # the app's spread
+    shown = set(taught["examples"].tolist())
+    pool = np.arange(n, len(y))
+
+    def cut(picked: list[int]) -> float:
+        held = np.asarray([i for i in picked if i not in shown], dtype=np.int64)
+        if len(held) < 4 or not 0 < y[held].sum() < len(held):
+            return unlabeled_flag(p, None).threshold
+        return from_gold(p[held], y[held] == 1.0).value
+
+    def score(picked: list[int]) -> float:
+        return balanced_accuracy((p[:n] >= cut(picked)).astype(float), y[:n])
+
+    scores: dict[str, dict[int, list[float]]] = {"random": {}, "next": {}}
+    for seed in range(draws):
+        order = [int(i) for i in np.random.default_rng(seed).permutation(pool)]
+        picked = order[:FIRST_MARKS]
+        for budget in (b for b in BUDGETS if b >= 16):
+            scores["random"].setdefault(budget, []).append(score(order[:budget]))
+            while len(picked) < budget:
+                asked = np.zeros(len(y), dtype=bool)
+                asked[picked] = True
+                asked[:n] = True  # never the scored rows
+                picked.append(label_next(p, z, asked, 1, cut(picked))[0])
+            scores["next"].setdefault(budget, []).append(score(picked))
+    return {s: {str(b): float(np.mean(v)) for b, v in by.items()} for s, by in scores.items()}
+
+
 def tap_cost(model: str, rounds: int = 3, rows: int = 48) -> dict:
     """Rows/s judging reviews without the state tap, with the app's (one layer kept,
     projected: keep_states) and with the three layers this benchmark reads, alternately
@@ -465,6 +507,11 @@ def main() -> None:
         action="store_true",
         help="add a head over the rows judged as taught (measured, not the app's)",
     )
+    parser.add_argument(
+        "--orders",
+        action="store_true",
+        help="label next against random labels for a taught rule (the rows judged as taught)",
+    )
     parser.add_argument("--budgets", default="", help="with --teaching: only these (e.g. 16)")
     parser.add_argument("--selects", default="random,next", help="with --teaching: random,next")
     args = parser.parse_args()
@@ -482,6 +529,16 @@ def main() -> None:
     tasks = load_tasks([t for t in args.tasks.split(",") if t] or None)
     data = {t.name: states_for(args.model, t, args.scored, args.pool, cache_dir) for t in tasks}
     if args.states_only:
+        return
+    if args.orders:
+        run = json.loads(OUT.read_text())[args.model]
+        for task in (t for t in tasks if t.rule.kind is Kind.FLAG):
+            picked = run["tasks"][task.name]["configs"][run["best"]]["next"][str(LEARN_FROM)]
+            judged = taught_states_for(
+                args.model, task, data[task.name], picked["picked"], cache_dir
+            )
+            run["tasks"][task.name]["orders"] = teaching_orders(data[task.name], judged)
+        save_run(args.model, run)
         return
     if args.taught:
         run = json.loads(OUT.read_text())[args.model]
@@ -559,8 +616,8 @@ def main() -> None:
 
 def merged(previous: dict | None, results: dict, scored: int, pool: int) -> dict:
     """This run's tasks over the last run's others (same sample sizes), in the suite's
-    order; a task run again keeps its teaching and as-taught figures only for the labels
-    it picks again (random ones are seeded; label next's follow the head)."""
+    order; a task run again keeps its teaching, as-taught and orders figures only for the
+    labels it picks again (random ones are seeded; label next's follow the head)."""
     old: dict = {}
     if previous is not None and (previous["scored"], previous["pool"]) == (scored, pool):
         old = previous["tasks"]
@@ -572,8 +629,11 @@ def merged(previous: dict | None, results: dict, scored: int, pool: int) -> dict
                 entry.setdefault("teaching", {})[select] = kept
         taught = before.get("as_taught", {})
         kept = {b: v for b, v in taught.items() if _same_picks(before, entry, "next", b)}
-        if kept and _same_picks(before, entry, "next", str(LEARN_FROM)):  # its examples' labels
+        examples_same = _same_picks(before, entry, "next", str(LEARN_FROM))  # their labels
+        if kept and examples_same:
             entry["as_taught"] = kept
+        if "orders" in before and examples_same:  # judged with the same examples
+            entry["orders"] = before["orders"]
     both = old | results
     return {t.name: both[t.name] for t in load_tasks(None) if t.name in both}
 
@@ -670,10 +730,12 @@ def table(run: dict, model: str) -> str:
         app.append(_app_mean(flags, best, "random", b))
         app.append(_app_mean(flags, best, "next", b))
     lines.append(
-        f"| **flag mean, the app** (taught below {LEARN_FROM} labels, learned from "
-        f"{LEARN_FROM}) | " + " | ".join(app) + " |"
+        f"| **flag mean, Learn from labels on** (taught below {LEARN_FROM} labels, learned "
+        f"from {LEARN_FROM}; off, the app's default, is the taught figure) | "
+        + " | ".join(app)
+        + " |"
     )
-    return "\n".join(lines + as_taught_table(results, best))
+    return "\n".join(lines + as_taught_table(results, best) + orders_table(results))
 
 
 def as_taught_table(results: dict, best: str) -> list[str]:
@@ -717,13 +779,43 @@ def as_taught_table(results: dict, best: str) -> list[str]:
     return lines
 
 
+def orders_table(results: dict) -> list[str]:
+    """Per flag task judged as taught: a taught rule's balanced accuracy from random labels
+    and from label next's (teaching_orders), the mean and the worst task."""
+    measured = {name: r["orders"] for name, r in results.items() if "orders" in r}
+    if not measured:
+        return []
+    budgets = list(next(iter(measured.values()))["random"])
+    lines = [
+        "",
+        "Label next's order for a taught rule (no head): the rule as judged with its "
+        "examples, its threshold fitted on the labels they do not show, the labels drawn "
+        "at random (what the app asks a taught rule, since this) or where that threshold "
+        f"is unsure, spread over the states ({RANDOM_DRAWS} draws each)",
+        "",
+        "| task |" + "".join(f" {b}: random / label next |" for b in budgets),
+        "|---|" + "---|" * len(budgets),
+    ]
+    for name, r in measured.items():
+        cells = [f"{r['random'][b]:.2f} / {r['next'][b]:.2f}" for b in budgets]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    for what, f in (("mean", np.mean), ("worst task", np.min)):
+        cells = [
+            " / ".join(f"{f([r[s][b] for r in measured.values()]):.2f}" for s in ("random", "next"))
+            for b in budgets
+        ]
+        lines.append(f"| **{what}** ({len(measured)} tasks) | " + " | ".join(cells) + " |")
+    return lines
+
+
 def _two(value: float | None) -> str:
     return f"{value:.2f}" if value is not None else "–"
 
 
 def _app_mean(flags: list[dict], best: str, select: str, budget: int) -> str:
-    """What the app decides with: today's teaching below LEARN_FROM labels, the learned
-    head (or, where cross-validation says so, the answer alone) from LEARN_FROM."""
+    """What a rule that learns its labels decides with: today's teaching below LEARN_FROM
+    labels, the learned head (or, where cross-validation says so, the answer alone) from
+    LEARN_FROM."""
     if budget < LEARN_FROM:
         return _taught_mean(flags, select, budget)
     values = [r["configs"][best].get(select, {}).get(str(budget), {}).get("head") for r in flags]

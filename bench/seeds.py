@@ -10,8 +10,9 @@ sample's rows:
 - split: what *Split into steps* proposes for the wording, and that path's count where
   it splits;
 - taught: 32 labels from the generator's truth, asked in the app's "Label next" order
-  (4 random, then the rows it asks for) from rows apart from the scored ones, so the rule
-  learns them (a head where cross-validation keeps it): the count on the scored rows.
+  (4 random, then the rows it asks for) from rows apart from the scored ones, with Learn
+  from labels on, so the rule learns them (a head where cross-validation keeps it): the
+  count on the scored rows.
 
 and whether each edit moved the count the way it moved the truth. The support policy has
 no truth in its generator (the replies are the model's own): its count is reported alone.
@@ -143,7 +144,7 @@ async def workflow(
     for i, case in enumerate(cases):
         cache = ResultCache(Path(tempfile.mkdtemp()) / "seeds.sqlite")
         ev = Evaluator(frame, backend, cache)
-        rule = Rule(case["text"], name=f"seed{i}", kind=Kind.FLAG)
+        rule = Rule(case["text"], name=f"seed{i}", kind=Kind.FLAG, learn=True)
         start = time.perf_counter()
         await judged(ev, rule)
         row = {"text": case["text"], "seconds": round(time.perf_counter() - start, 1)}

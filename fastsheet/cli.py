@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +18,7 @@ from fastsheet.errors import DataError, FastsheetError
 from fastsheet.formula import parse_formula
 from fastsheet.kinds import KINDS, kind_of
 from fastsheet.kinds.formula import compute_formula
-from fastsheet.learned import fit_input, learn, learns
+from fastsheet.learned import LEARN_FROM, fit_input, learn, learns
 from fastsheet.paths import default_cache_path
 from fastsheet.reasons import SUFFIX, Reason, ReasonWriter, verdict_text
 from fastsheet.results import ResultColumn, with_results
@@ -75,6 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--model", metavar="PATH", help="a .gguf file or catalogued model name")
     ev.add_argument("--gold", metavar="COLUMN", help="column of gold labels to calibrate and score")
+    ev.add_argument(
+        "--learn",
+        action="store_true",
+        help=f"learn --gold's labels (from {LEARN_FROM}) with a head over the model's reading of "
+        "each row, where cross-validation on them says it beats the model's answer; "
+        "default: taught by them (examples and a fitted threshold)",
+    )
     ev.add_argument(
         "--explain",
         action="store_true",
@@ -182,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def rule_from_args(args: argparse.Namespace) -> Rule:
     options = {"labels": args.labels or "", "scale": args.scale, "where": args.where}
-    return kind_of(args.kind).make(args.rule, args.name, options, None)
+    rule = kind_of(args.kind).make(args.rule, args.name, options, None)
+    return replace(rule, learn=args.learn)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -198,6 +207,11 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.gold and args.gold not in frame.columns:
         raise DataError(
             f"Unknown gold column {args.gold!r}. Columns are: {', '.join(frame.columns)}."
+        )
+    if rule.learn and not (args.gold and kind_of(rule).labelable):
+        raise DataError(
+            "--learn learns a flag, label or score rule's known answers: "
+            "name their column with --gold."
         )
     rule.check_columns(frame.columns)
     condition = parse_formula(rule.where, frame.schema).require_condition() if rule.where else None

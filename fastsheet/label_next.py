@@ -1,8 +1,12 @@
 """Which rows to ask the user about next: where one more label would help the rule most.
 
-A row is worth labelling when the current decision is unsure of it (p near the threshold,
-or two labels nearly tied) and it is unlike the rows already labelled (far from them in
-the model's reduced states), so the user is not asked ten near-duplicates in a row.
+For a rule that learns its labels (learned.py), a row is worth labelling when the current
+decision is unsure of it (p near the threshold, or two labels nearly tied) and it is
+unlike the rows already labelled (far from them in the model's reduced states), so the
+user is not asked ten near-duplicates in a row: the head measured better from those rows
+than from random ones. A rule taught by its labels is asked at random (`at_random`):
+its threshold is fitted on the labels, and rows picked near it fitted it no better than
+random ones on the default tier and worse on the Fast tier (bench/learn.py --orders).
 """
 
 from __future__ import annotations
@@ -10,6 +14,14 @@ from __future__ import annotations
 import numpy as np
 
 POOL = 8  # consider this many times `count` of the most uncertain rows
+
+
+def at_random(open_rows: np.ndarray, count: int, seed: int) -> list[int]:
+    """Up to `count` of the rows where `open_rows` is True, in an order fixed by `seed`
+    over the whole sheet (asking again gives the same next row; a row judged later takes
+    its place in that order)."""
+    order = np.random.default_rng(seed).permutation(len(open_rows))
+    return [int(r) for r in order[open_rows[order]][:count]]
 
 
 def uncertainty(probs: np.ndarray, threshold: float = 0.5) -> np.ndarray:

@@ -1,12 +1,15 @@
 """A rule's labels learned: the head (head.py) fitted on a column's kept states.
 
-From LEARN_FROM labels, a flag, label or score rule is judged by its plain prompt, each row's
-state kept (state_store.py), and its labels are learned instead of shown as examples:
-`learn` fits the head on the labelled rows, keeping it only where cross-validation on
-them says it beats the model's answer alone (recalibrated on the same labels). Either way
-the result replaces the column's probabilities, so a new label re-decides every judged
-row from the stored states with no model call. Below LEARN_FROM, today's teaching
-(examples in the prompt and a fitted threshold) measured better (bench/learn.py).
+Only where the user asks for it (`Rule.learn`). It is off by default: over the whole
+suite the head did not beat today's teaching by the 0.05 of balanced accuracy it had to
+at 64 labels, on either tier (bench/learn.py). From LEARN_FROM labels such a flag, label
+or score rule is judged by its plain prompt, each row's state kept (state_store.py), and
+its labels are learned instead of shown as examples: `learn` fits the head on the
+labelled rows, keeping it only where cross-validation on them says it beats the model's
+answer alone (recalibrated on the same labels). Either way the result replaces the
+column's probabilities, so a new label re-decides every judged row from the stored
+states with no model call. Below LEARN_FROM, today's teaching (examples in the prompt
+and a fitted threshold) measured better.
 """
 
 from __future__ import annotations
@@ -102,9 +105,10 @@ class Learned:
 
 def learns(rule: Rule, keep_states: bool, labels: np.ndarray | None) -> bool:
     """Whether a rule with these labels (NaN: unknown) is learned rather than taught by
-    examples: a flag, label or score rule, a backend that keeps states, and LEARN_FROM labels of
-    at least two answers (labels of one answer only teach by examples, as before)."""
-    if labels is None or not keep_states or not kind_of(rule).labelable:
+    examples: the user asked it to learn (`Rule.learn`), a flag, label or score rule, a
+    backend that keeps states, and LEARN_FROM labels of at least two answers (labels of
+    one answer only teach by examples, as before)."""
+    if not rule.learn or labels is None or not keep_states or not kind_of(rule).labelable:
         return False
     known = labels[~np.isnan(labels)]
     return len(known) >= LEARN_FROM and len(np.unique(known)) >= 2

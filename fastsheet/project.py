@@ -55,6 +55,7 @@ class Project:
                     "gold": r.gold,
                     "where": r.where,
                     **({"yes_means": r.yes_means} if r.yes_means else {}),
+                    **({"learn": True} if r.learn else {}),
                     # in the order they were marked: the first teach as examples
                     "marks": {str(k): v for k, v in self.marks.get(r.name, {}).items()},
                     "threshold": self.thresholds.get(r.name),
@@ -121,6 +122,7 @@ def load_project(path: Path) -> Project:
                 gold=item.get("gold", legacy_gold if "gold" not in item else None),
                 where=str(item.get("where") or ""),
                 yes_means=str(item.get("yes_means") or ""),
+                learn=item.get("learn") is True,
             )
             marks = {int(k): v for k, v in dict(item.get("marks") or {}).items()}
             threshold = item.get("threshold")

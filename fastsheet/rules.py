@@ -52,6 +52,11 @@ class Rule:
     #: a flag's yes is a "finding" (red, "flagged") or "good" (green); "": guessed from the
     #: words (polarity.py). Not part of the identity: it changes the look, not the answers
     yes_means: str = ""
+    #: the user asked the rule to learn its labels (learned.py: a head over the model's
+    #: kept states, from LEARN_FROM labels) instead of being taught by them. Off by
+    #: default: the head did not beat teaching by the issue's 0.05 (bench/learn.py). Not
+    #: part of the identity: it changes how labels decide, not the prompt
+    learn: bool = False
 
     def __post_init__(self) -> None:
         if not self.text.strip():

@@ -233,6 +233,12 @@ class Session:
         self._ev().set_yes_means(name, yes_means)
         self._autosave()
 
+    def set_learning(self, name: str, learn: bool) -> None:
+        """Whether rule `name` learns its labels (learned.py) or is taught by them; the
+        column starts again (its answers come back from the cache where they were judged)."""
+        if self.rule(name).learn != learn:
+            self.edit(name, learn=learn)
+
     def remove(self, name: str) -> None:
         self._ev().remove(name)
         self.order = [n for n in self.order if n != name]

@@ -2,9 +2,9 @@
 
 `python resources/shots.py label-next --out resources/label-next.png [--labels 40]` opens
 160 emails of the dev suite's spam task (the gold column kept apart, as a user's own
-answers), adds "The email is spam.", answers each row Label next asks about from the
-gold until the rule has `--labels`, then saves the window with the bar asking its next
-question.
+answers), adds "The email is spam.", ticks Learn from labels in the Label next bar,
+answers each row Label next asks about from the gold until the rule has `--labels`,
+then saves the window with the bar asking its next question.
 
 `python resources/shots.py score --out resources/label-next-score.png [--labels 12]
 [--rows 40]` opens the first reviews of the sample, adds the score rule "How enthusiastic
@@ -53,10 +53,14 @@ def emails(directory: Path, rows: int, chars: int) -> tuple[Path, list[bool]]:
     return path, frame["gold"].to_list()
 
 
-async def answer_label_next(window, session, truth: list, labels: int) -> None:
-    """Answer each row Label next asks about from `truth` until the rule has `labels`,
-    teach it, wait, and leave the bar asking its next question."""
+async def answer_label_next(window, session, truth: list, labels: int, learn: bool = False) -> None:
+    """Answer each row Label next asks about from `truth` until the rule has `labels`
+    (with `learn`, Learn from labels ticked in the bar first), teach it, wait, and leave
+    the bar asking its next question."""
     window.label_next()
+    if learn:
+        window.label_bar.learn.setChecked(True)
+        await session.evaluator.wait_idle(600)
     for _ in range(labels):
         row = window._label_row
         if row is None:
@@ -76,7 +80,7 @@ async def label_next(window, session, args, tmp: Path) -> None:
     window.set_rule(Rule("The email is spam.", name=window.selected_rule()))
     window._select(window.selected_rule())
     await session.evaluator.wait_idle(600)
-    await answer_label_next(window, session, gold, args.labels)
+    await answer_label_next(window, session, gold, args.labels, learn=True)
 
 
 def reader_score(review: str, positive: bool) -> int:

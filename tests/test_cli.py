@@ -311,8 +311,9 @@ def test_models_pull_unknown_name():
 
 
 def test_a_partly_filled_gold_column_of_enough_labels_is_learned(tmp_path: Path):
-    """40 of 96 emails labelled: the rule learns them (a head over the model's reading of
-    each row) and decides the other 56 better than the model's answer alone did."""
+    """40 of 96 emails labelled, with --learn: the rule learns them (a head over the
+    model's reading of each row) and decides the other 56 better than the model's answer
+    alone did; without --learn the same labels teach it (examples and a threshold)."""
     from tests.ui.test_label_next import spam_sheet
 
     path, gold = spam_sheet(tmp_path)
@@ -324,7 +325,14 @@ def test_a_partly_filled_gold_column_of_enough_labels_is_learned(tmp_path: Path)
     args += ["--cache", str(tmp_path / "c.sqlite")]
     plain = fastsheet("eval", str(path), *args, "--out", str(tmp_path / "plain.csv"))
     learned = fastsheet(
-        "eval", str(with_gold), *args, "--gold", "gold", "--out", str(tmp_path / "out.csv")
+        "eval",
+        str(with_gold),
+        *args,
+        "--gold",
+        "gold",
+        "--learn",
+        "--out",
+        str(tmp_path / "out.csv"),
     )
     assert plain.returncode == 0 and learned.returncode == 0, learned.stderr
     assert "taught from 40 labels · learned; agrees with them, each held out: " in learned.stdout
@@ -339,6 +347,18 @@ def test_a_partly_filled_gold_column_of_enough_labels_is_learned(tmp_path: Path)
 
     before = balanced(pl.read_csv(tmp_path / "plain.csv")["rule"].to_list())
     assert balanced(out["rule"].to_list()) >= max(0.65, before + 0.1)
+    taught = fastsheet(
+        "eval", str(with_gold), *args, "--gold", "gold", "--out", str(tmp_path / "taught.csv")
+    )
+    assert taught.returncode == 0, taught.stderr
+    assert "taught from 40 labels (" in taught.stdout and "· learned" not in taught.stdout
+
+
+def test_learn_without_a_gold_column_says_what_it_needs(tmp_path: Path, data: Path):
+    run = fastsheet("eval", str(data), "--rule", "Is it spam?", "--learn", "--no-cache")
+    assert run.returncode == 2
+    assert "--learn learns a flag, label or score rule's known answers" in run.stderr
+    assert "--gold" in run.stderr
 
 
 def test_explain_writes_a_reason_for_each_flagged_row(tmp_path: Path, data: Path):

@@ -14,7 +14,7 @@ from fastsheet.head import (
     fit_head,
     folds,
 )
-from fastsheet.label_next import label_next, uncertainty
+from fastsheet.label_next import at_random, label_next, uncertainty
 
 
 def synthetic(n: int = 600, d: int = 64, seed: int = 0, answer_noise: float = 3.0):
@@ -150,3 +150,15 @@ def test_label_next_asks_unsure_rows_spread_over_the_data():
     assert all(a % 2 == 0 for a in label_next(p2, z, np.zeros(102, dtype=bool), count=10))
     nan = np.full(102, np.nan)
     assert label_next(nan, z, labelled) == []  # no answer yet: nothing to ask
+
+
+def test_a_taught_rule_is_asked_at_random_in_one_order_over_the_sheet():
+    open_rows = np.ones(1000, dtype=bool)
+    first = at_random(open_rows, 5, seed=7)
+    assert len(set(first)) == 5 and first == at_random(open_rows, 5, seed=7)
+    assert first != sorted(first) and first != at_random(open_rows, 5, seed=8)
+    open_rows[first[0]] = False  # answered: the next in the same order comes up
+    assert at_random(open_rows, 4, seed=7) == first[1:]
+    spread = at_random(np.ones(1000, dtype=bool), 200, seed=7)
+    assert 350 < np.mean(spread) < 650  # from the whole sheet, not its top
+    assert at_random(np.zeros(10, dtype=bool), 3, seed=7) == []

@@ -1,10 +1,12 @@
-"""A rule that learns its labels (learned.py): the engine's learned mode, with a fake backend
-whose answers are poor but whose "states" carry the truth, as a model's hidden state can."""
+"""A rule that learns its labels (learned.py; the user turns it on, `Rule.learn`): the
+engine's learned mode, with a fake backend whose answers are poor but whose "states" carry
+the truth, as a model's hidden state can."""
 
 from __future__ import annotations
 
 import asyncio
 import re
+from dataclasses import replace
 
 import numpy as np
 import polars as pl
@@ -64,7 +66,7 @@ def test_from_enough_labels_the_column_learns_them_and_re_decides_without_the_mo
     async def main():
         fake = backend()
         ev = Evaluator(FRAME, fake)
-        ev.set_rule(Rule("a yes", name="rule"))
+        ev.set_rule(Rule("a yes", name="rule", learn=True))
         await ev.wait_idle()
         before = balanced(ev.columns["rule"].result.decide(ev.columns["rule"].calibration)[0])
         ev.set_marks("rule", marks_for(range(LEARN_FROM)))
@@ -103,14 +105,14 @@ def test_cached_answers_without_states_are_judged_again_when_states_are_kept(tmp
         cache = ResultCache(tmp_path / "cache.sqlite")
         plain = FakeBackend(scorer=poor_answer)  # the same identity, keeping no states
         ev = Evaluator(FRAME, plain, cache)
-        ev.set_rule(Rule("a yes", name="rule"))
+        ev.set_rule(Rule("a yes", name="rule", learn=True))
         await ev.wait_idle()
         ev.close()
         assert sum(n for _, n in plain.calls) >= N
         fake = backend()
         ev = Evaluator(FRAME, fake, cache)
         ev.set_marks("rule", marks_for(range(LEARN_FROM)))
-        ev.set_rule(Rule("a yes", name="rule"))
+        ev.set_rule(Rule("a yes", name="rule", learn=True))
         await ev.wait_idle()
         assert sum(n for _, n in fake.calls) >= N  # every row again, for its state
         assert ev.columns["rule"].decision.learned is not None
@@ -118,7 +120,7 @@ def test_cached_answers_without_states_are_judged_again_when_states_are_kept(tmp
         fake = backend()  # now every cached answer has its state: no model call
         ev = Evaluator(FRAME, fake, cache)
         ev.set_marks("rule", marks_for(range(LEARN_FROM)))
-        ev.set_rule(Rule("a yes", name="rule"))
+        ev.set_rule(Rule("a yes", name="rule", learn=True))
         await ev.wait_idle()
         rows_judged = sum(n for rule, n in fake.calls)
         assert rows_judged < 20  # only content-free probes, never a row
@@ -141,7 +143,7 @@ def test_below_learn_from_a_new_mark_keeps_the_examples_and_the_judged_rows(tmp_
         fake = backend()
         ev = Evaluator(FRAME, fake, cache)
         ev.set_marks("rule", marks_for(order))
-        ev.set_rule(Rule("a yes", name="rule"))
+        ev.set_rule(Rule("a yes", name="rule", learn=True))
         await ev.wait_idle()
         column = ev.columns["rule"]
         shown = column.runner.rule.examples
@@ -155,6 +157,57 @@ def test_below_learn_from_a_new_mark_keeps_the_examples_and_the_judged_rows(tmp_
         assert sum(n for _, n in fake.calls) - judged < 40  # the cross-fit, not 400 rows
         ev.close()
         cache.close()
+
+    run(main())
+
+
+def test_a_rule_not_asked_to_learn_is_taught_by_any_number_of_labels():
+    """Learning is the user's choice: by default 4 * LEARN_FROM labels still teach the rule
+    (examples in the prompt and a threshold), and turning it on learns them."""
+
+    async def main():
+        ev = Evaluator(FRAME, backend())
+        ev.set_marks("rule", marks_for(range(4 * LEARN_FROM)))
+        ev.set_rule(Rule("a yes", name="rule"))
+        await ev.wait_idle()
+        column = ev.columns["rule"]
+        assert not column.decision.learning and column.decision.learned is None
+        assert column.runner.rule.examples and column.taught_by == "threshold"
+        assert column.taught_from == 4 * LEARN_FROM
+        ev.set_rule(replace(column.rule, learn=True))
+        await ev.wait_idle()
+        column = ev.columns["rule"]
+        assert column.decision.learning and column.taught_by == "learned"
+        assert not column.runner.rule.examples
+        ev.close()
+
+    run(main())
+
+
+def test_label_next_asks_a_taught_rule_at_random_and_a_learning_one_where_it_is_unsure():
+    async def main():
+        ev = Evaluator(FRAME, backend())
+        ev.set_marks("rule", marks_for(range(0, 64, 2)))
+        ev.set_rule(Rule("a yes", name="rule"))
+        await ev.wait_idle()
+        asked = ev.label_next("rule", 20)
+        assert asked == ev.label_next("rule", 20)  # one order: asking again, the same rows
+        assert not set(asked) & set(range(0, 64, 2))  # never a labelled row
+        assert ev.label_next("rule", 19, skip=asked[:1]) == asked[1:]
+        assert 100 < np.mean(asked) < 300  # over the sheet, not its first rows
+        column = ev.columns["rule"]
+        threshold = column.calibration.threshold
+        p = column.result.p_yes()
+        near = np.abs(p[asked] - threshold)
+        assert np.median(near) > np.quantile(np.abs(p - threshold), 0.2)  # not the unsure ones
+        ev.set_rule(replace(column.rule, learn=True))
+        await ev.wait_idle()
+        column = ev.columns["rule"]
+        unsure = ev.label_next("rule", 20)
+        assert not set(unsure) & set(range(0, 64, 2)) and unsure != asked
+        p = column.result.probs[:, 0]
+        assert np.median(np.abs(p[unsure] - 0.5)) < np.median(np.abs(p - 0.5))
+        ev.close()
 
     run(main())
 
@@ -180,7 +233,7 @@ def test_a_rule_without_states_is_never_learning():
         fake = FakeBackend(scorer=poor_answer)
         ev = Evaluator(FRAME, fake)
         ev.set_marks("rule", marks_for(range(LEARN_FROM)))
-        ev.set_rule(Rule("a yes", name="rule", kind=Kind.FLAG))
+        ev.set_rule(Rule("a yes", name="rule", kind=Kind.FLAG, learn=True))
         await ev.wait_idle()
         column = ev.columns["rule"]
         assert not column.decision.learning and column.runner.rule.examples
@@ -193,7 +246,7 @@ def test_labels_of_one_answer_only_teach_by_examples_as_before():
     async def main():
         ev = Evaluator(FRAME, backend())
         ev.set_marks("rule", {r: False for r in range(1, LEARN_FROM * 4, 4)})  # all no
-        ev.set_rule(Rule("a yes", name="rule"))
+        ev.set_rule(Rule("a yes", name="rule", learn=True))
         await ev.wait_idle()
         column = ev.columns["rule"]
         assert not column.decision.learning and column.runner.rule.examples
@@ -209,7 +262,7 @@ def test_a_column_taught_from_the_cache_is_idle_only_once_it_has_learned(tmp_pat
 
     async def main():
         ev = Evaluator(FRAME, backend(), ResultCache(tmp_path / "cache.sqlite"))
-        ev.set_rule(Rule("a yes", name="rule"))
+        ev.set_rule(Rule("a yes", name="rule", learn=True))
         await ev.wait_idle()
         ev.set_marks("rule", marks_for(range(LEARN_FROM)))
         await ev.wait_idle()
@@ -237,7 +290,7 @@ def test_a_score_rule_is_taught_by_examples_then_learns_its_marks():
     async def main():
         fake = FakeBackend(scorer=poor_answer, states=score_state)
         ev = Evaluator(FRAME, fake)
-        ev.set_rule(Rule("how many", name="score", kind=Kind.SCORE, scale=(1, 5)))
+        ev.set_rule(Rule("how many", name="score", kind=Kind.SCORE, scale=(1, 5), learn=True))
         await ev.wait_idle()
         column = ev.columns["score"]
         before = column.result.kind.as_labels(
@@ -286,7 +339,7 @@ def test_a_learning_column_judges_its_labelled_rows_right_after_the_visible_ones
         ev.set_visible(range(3))
         labelled = list(range(N - 2 * LEARN_FROM, N, 2))  # far down the sheet, half yes
         ev.set_marks("rule", marks_for(labelled))
-        ev.set_rule(Rule("a yes", name="rule"))
+        ev.set_rule(Rule("a yes", name="rule", learn=True))
         await ev.wait_idle()
         column = ev.columns["rule"]
         assert column.decision.learning and column.decision.learned is not None

@@ -19,6 +19,7 @@ def test_rule_labels_marks_and_threshold_survive_a_round_trip(tmp_path: Path):
     rules = [
         Rule("The email is spam.", name="spam", gold="is_spam", extra={"note": "x"}),
         Rule("Topic?", name="topic", kind=Kind.LABEL, labels=("a", "b"), descriptions=("x", "")),
+        Rule("How good?", name="good", kind=Kind.SCORE, learn=True),
     ]
     project = Project(
         data=tmp_path / "d.csv",

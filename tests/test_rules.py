@@ -53,6 +53,24 @@ def test_identity_ignores_name_but_not_options():
     assert Rule("x").identity() != Rule("x", kind=Kind.SCORE).identity()
 
 
+def test_an_edited_rule_keeps_its_known_answers_and_learning_within_its_kind():
+    from fastsheet.kinds import kind_of
+
+    for rule, options in (
+        (Rule("x", name="r", gold="g", learn=True), {}),
+        (
+            Rule("x", name="r", kind=Kind.LABEL, labels=("a", "b"), gold="g", learn=True),
+            {"labels": "a, b"},
+        ),
+        (Rule("x", name="r", kind=Kind.SCORE, gold="g", learn=True), {"scale": "1-5"}),
+    ):
+        edited = kind_of(rule.kind).make("y", "r", options, rule)
+        assert (edited.text, edited.gold, edited.learn) == ("y", "g", True)
+        assert edited.identity() != rule.identity() and "learn" not in edited.identity()
+    other = kind_of(Kind.SCORE).make("y", "r", {"scale": "1-5"}, Rule("x", gold="g", learn=True))
+    assert (other.gold, other.learn) == (None, False)  # a flag's answers are not a score's
+
+
 def test_empty_rule_is_an_error():
     with pytest.raises(RuleError, match="empty"):
         Rule("   ")

@@ -33,6 +33,7 @@ class LabelNextActions:
         rule = self.session.rule(name)
         self._labelling, self._label_skips = name, set()
         self.label_bar.set_answers(answer_keys(kind_of(rule).mark_choices(rule)))
+        self.label_bar.set_learning(rule.learn)
         self.label_bar.open_bar()
         self._ask_next()
 
@@ -83,7 +84,7 @@ class LabelNextActions:
             words.append(f"agrees with your labels: {agreement.matches} / {agreement.n}")
         if n < MIN_LABELS:
             words.append(f"{MIN_LABELS - n} more to teach the rule")
-        elif n < LEARN_FROM:
+        elif n < LEARN_FROM and column.rule.learn:
             words.append(f"{LEARN_FROM - n} more to learn it")
         return " · ".join(words)
 
@@ -100,6 +101,11 @@ class LabelNextActions:
         if self._label_row is not None:
             self._label_skips.add(self._label_row)
         self._ask_next()
+
+    def _label_learning(self, on: bool) -> None:
+        """The bar's "Learn from labels" was turned: the rule being labelled follows."""
+        if self._labelling is not None:
+            self.set_learning(self._labelling, on)
 
     def _label_closed(self) -> None:
         self._labelling = self._label_row = None

@@ -4,18 +4,35 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 MAX_LABEL_KEYS = 9  # labels answered by 1..9
+LEARN_TIP = (
+    "From 32 labels, learn them with a small model fitted on the judge's reading of each "
+    "row, where your labels held out one at a time say it beats the judge's own answer; "
+    "each new label then re-decides the column without asking the model again.\n"
+    "Off (the default): the labels teach the rule (examples in the prompt and a fitted "
+    "threshold), which did about as well over fastsheet's benchmark suite."
+)
 
 
 class LabelNextBar(QWidget):
     """The row asked about, its answers as buttons (Y / N, or 1..9 for labels), Skip (S),
-    and how far the rule's labels have got. It only shows; MainWindow does the work."""
+    how far the rule's labels have got, and whether the rule learns them. It only shows;
+    MainWindow does the work."""
 
     answered = Signal(object)  # True / False for a flag, the label for a label rule
     skipped = Signal()
     closed = Signal()
+    learn_toggled = Signal(bool)  # the user turned the rule's learning on or off
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -33,6 +50,10 @@ class LabelNextBar(QWidget):
         self.skip = QPushButton("Skip  S")
         self.skip.setToolTip("Ask about another row (S)")
         self.skip.clicked.connect(self.skipped)
+        self.learn = QCheckBox("Learn from labels")
+        self.learn.setObjectName("labelNextLearn")
+        self.learn.setToolTip(LEARN_TIP)
+        self.learn.toggled.connect(self.learn_toggled)
         close = QToolButton()
         close.setText("✕")
         close.setToolTip("Stop labelling (Esc)")
@@ -41,6 +62,8 @@ class LabelNextBar(QWidget):
         top.addWidget(self.title)
         top.addStretch(1)
         top.addWidget(self.progress)
+        top.addSpacing(12)
+        top.addWidget(self.learn)
         top.addWidget(close)
         row = QHBoxLayout()
         row.addWidget(self.record, 1)
@@ -100,6 +123,12 @@ class LabelNextBar(QWidget):
         for button, _ in self._answers:
             button.setEnabled(False)
         self.skip.setEnabled(False)
+
+    def set_learning(self, on: bool) -> None:
+        """Show whether the rule learns its labels (no signal: the user did not turn it)."""
+        self.learn.blockSignals(True)
+        self.learn.setChecked(on)
+        self.learn.blockSignals(False)
 
     def open_bar(self) -> None:
         self.show()

@@ -176,6 +176,7 @@ class MainWindow(
         self.label_bar.answered.connect(self._label_answered)
         self.label_bar.skipped.connect(self._label_skipped)
         self.label_bar.closed.connect(self._label_closed)
+        self.label_bar.learn_toggled.connect(self._label_learning)
         self._label_skips = set()
 
         self.summary = SummaryPanel()

@@ -12,6 +12,7 @@ from fastsheet import polarity
 from fastsheet.errors import FastsheetError, RuleError
 from fastsheet.kinds import kind_of
 from fastsheet.rules import Kind, Rule
+from ui.label_next_bar import LEARN_TIP
 
 MARKS_ONLY = "(only rows I mark)"
 
@@ -121,6 +122,7 @@ class RuleColumns:
                 max_tokens=rule.max_tokens,
                 where=rule.where,
                 gold=self.session.rule(self._selected).gold if self._selected else rule.gold,
+                learn=self.session.rule(self._selected).learn if self._selected else rule.learn,
             )
         )
         self._select(self._selected)
@@ -168,14 +170,23 @@ class RuleColumns:
             return
         self._select(self.model.column_name(col))
         menu = QMenu(self)
+        menu.setToolTipsVisible(True)
         for a in (self.act_rename, self.act_delete, self.act_left, self.act_right):
             menu.addAction(a)
         name = self.model.column_name(col)
-        if kind_of(self.session.rule(name)).polar:
-            good = polarity.of(self.session.rule(name)).good
+        rule = self.session.rule(name)
+        if kind_of(rule).polar or kind_of(rule).labelable:
             menu.addSeparator()
+        if kind_of(rule).polar:
+            good = polarity.of(rule).good
             turn = menu.addAction("A yes is a finding (red)" if good else "A yes is good (green)")
             turn.triggered.connect(lambda: self.turn_over(name))
+        if kind_of(rule).labelable:
+            learn = menu.addAction("Learn from labels")
+            learn.setCheckable(True)
+            learn.setChecked(rule.learn)
+            learn.setToolTip(LEARN_TIP)
+            learn.toggled.connect(lambda on: self.set_learning(name, on))
         menu.exec(self.table.horizontalHeader().mapToGlobal(pos))
 
     def _header_clicked(self, col: int, y: int) -> None:
@@ -198,6 +209,21 @@ class RuleColumns:
             header = self.table.horizontalHeader()
             header.resizeSection(col, max(header.sectionSize(col), self._fit_header(col)))
             self.table.viewport().update()
+        self._refresh_panels()
+
+    def set_learning(self, name: str, on: bool) -> None:
+        """Rule `name` learns its labels (a head over its kept states, from 32 labels) or
+        is taught by them; its column starts again (a rule in error stays in error)."""
+        try:
+            self.session.set_learning(name, on)
+        except RuleError as exc:
+            self.formula.show_error(str(exc))
+        if self._labelling == name:
+            self.label_bar.set_learning(on)
+            self._label_event(name)
+        if self.model is not None and self.model.has_rule(name):
+            col = self.model.rule_column_index(name)
+            self.model.headerDataChanged.emit(Qt.Orientation.Horizontal, col, col)
         self._refresh_panels()
 
     def _header_double_clicked(self, col: int) -> None:

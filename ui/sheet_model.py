@@ -24,6 +24,7 @@ from fastsheet import polarity, reasons
 from fastsheet.cells import Cell, CellState
 from fastsheet.engine import Event, Update
 from fastsheet.kinds import kind_of
+from fastsheet.learned import LEARN_FROM
 from fastsheet.results import DONE, ERROR
 from fastsheet.rules import Rule
 from fastsheet.session import Session
@@ -654,6 +655,7 @@ def taught_tip(column) -> str:
             f"Your {n} labels recalibrate the model's answer: learning from its reading of "
             f"the rows did not beat that on them yet ({held})."
         )
+    later = f" It learns them from {LEARN_FROM} labels." if column.rule.learn else ""
     if column.taught_by == "examples":
-        return f"Taught from {n} labels: examples in the prompt."
-    return f"Taught from {n} labels: examples in the prompt and a threshold fitted on them."
+        return f"Taught from {n} labels: examples in the prompt.{later}"
+    return f"Taught from {n} labels: examples in the prompt and a threshold fitted on them.{later}"

@@ -64,7 +64,21 @@ class ColumnKind:
 
         extra = {"max_tokens": base.max_tokens, "yes_means": base.yes_means} if base else {}
         where = options.get("where", "")
-        return Rule(text, name=name, kind=self.kind, where=where, **extra)  # type: ignore[arg-type]
+        return Rule(
+            text,
+            name=name,
+            kind=self.kind,
+            where=where,
+            **extra,  # type: ignore[arg-type]
+            **self.kept(base),
+        )
+
+    def kept(self, base: Rule | None) -> dict[str, object]:
+        """What an edited rule of the same kind keeps of its column's own settings: where
+        its known answers come from, and whether it learns them."""
+        if base is None or base.kind is not self.kind:
+            return {}
+        return {"gold": base.gold, "learn": base.learn}
 
     @property
     def kind(self) -> Kind:

@@ -115,7 +115,15 @@ class LabelKind(ColumnKind):
 
         labels, notes = parse_label_options(options.get("labels", ""))
         where = options.get("where", "")
-        return Rule(text, name=name, kind=self.kind, labels=labels, descriptions=notes, where=where)
+        return Rule(
+            text,
+            name=name,
+            kind=self.kind,
+            labels=labels,
+            descriptions=notes,
+            where=where,
+            **self.kept(base),  # type: ignore[arg-type]
+        )
 
     def identity(self, rule: Rule) -> dict[str, object]:
         notes = {"descriptions": list(rule.descriptions)} if rule.descriptions else {}

@@ -69,7 +69,8 @@ class ScoreKind(ColumnKind):
         from fastsheet.rules import Rule
 
         scale = parse_scale(options.get("scale") or "1-5")
-        return Rule(text, name=name, kind=self.kind, scale=scale, where=options.get("where", ""))
+        where = options.get("where", "")
+        return Rule(text, name=name, kind=self.kind, scale=scale, where=where, **self.kept(base))  # type: ignore[arg-type]
 
     def identity(self, rule: Rule) -> dict[str, object]:
         return {"scale": list(rule.scale)}

@@ -7,6 +7,7 @@ work. `Evaluator` inherits these queries, so its callers keep one object to ask.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 
 import numpy as np
@@ -14,7 +15,7 @@ import polars as pl
 
 from fastsheet.cells import Cell
 from fastsheet.history import Diff, Generation
-from fastsheet.label_next import label_next
+from fastsheet.label_next import at_random, label_next
 from fastsheet.labels import label_array
 from fastsheet.reasons import Reason
 from fastsheet.results import SKIPPED
@@ -59,14 +60,17 @@ class SheetReads:
 
     def label_next(self, name: str, count: int = 10, skip: Sequence[int] = ()) -> list[int]:
         """Up to `count` judged, unlabelled rows of rule `name` whose label would help it
-        most (label_next.py): unsure under the current decision, and spread over the data
-        (by the model's kept states, where it keeps them). `skip`: rows not to ask again."""
+        most (label_next.py): for a rule that learns, unsure under the current decision
+        and spread over the data (by the model's kept states, where it keeps them); for a
+        rule taught by its labels, at random. `skip`: rows not to ask again."""
         column = self.columns[name]
         result = column.result
         labels = self.labels(name)
         asked = np.zeros(len(result), dtype=bool) if labels is None else ~np.isnan(labels)
         asked[np.asarray(skip, dtype=np.int64)] = True
         done = result.done_mask()
+        if not column.rule.learn:
+            return at_random(done & ~asked, count, zlib.crc32(name.encode()))
         probs = np.where(done[:, None], result.probs, np.nan)
         flag = result.kind.thresholded
         spread = column.decision.spread(result)

@@ -1,6 +1,7 @@
 """Label next in the window, on the real model: rows asked one at a time and answered with
-Y / N, until the rule learns its labels (the header says `learned`), then re-decided from
-the stored states with no model call."""
+Y / N; the labels teach the rule until the user turns on "Learn from labels", then it
+learns them (the header says `learned`) and is re-decided from the stored states with no
+model call."""
 
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ def answer(window, qtbot, gold: list[bool]) -> int:
 
 
 def test_label_next_teaches_the_rule_until_it_learns(app, qtbot, tmp_path):
+    """Labels teach the rule (examples and a threshold) at any count, until the user asks
+    it to learn them from the bar: then the header switches to `learned`."""
     window, backend, loop = app
     path, gold = spam_sheet(tmp_path)
     sheet_with_rule(window, loop, qtbot, path, "The email is spam.")
@@ -66,7 +69,19 @@ def test_label_next_teaches_the_rule_until_it_learns(app, qtbot, tmp_path):
     window.teach_now()
     settle(window, loop, qtbot)
     column = window.session.evaluator.columns["spam"]
+    assert column.taught_by == "threshold" and not column.decision.learning  # off by default
+    assert len(column.runner.rule.examples) > 0
+    header = model.headerData(col, Qt.Orientation.Horizontal)
+    assert f"taught from {LEARN_FROM + 4} labels · threshold" in header
+    assert not bar.learn.isChecked() and "more to learn it" not in bar.progress.text()
+    rows_before = backend.rows
+    qtbot.mouseClick(bar.learn, Qt.MouseButton.LeftButton)  # "Learn from labels"
+    assert bar.learn.isChecked() and window.session.rule("spam").learn
+    settle(window, loop, qtbot)
+    assert backend.rows == rows_before  # the plain prompt's answers and states: cached
+    column = window.session.evaluator.columns["spam"]
     assert column.taught_by == "learned", column.decision.learned
+    assert column.runner.rule.examples == ()
     header = model.headerData(col, Qt.Orientation.Horizontal)
     assert f"taught from {LEARN_FROM + 4} labels · learned" in header
     assert f"{LEARN_FROM + 4} labels · agrees with your labels:" in bar.progress.text()
@@ -108,9 +123,7 @@ def test_a_score_column_is_labelled_by_its_digits_and_taught(app, qtbot, tmp_pat
         given[window._label_row] = value
         qtbot.keyClick(bar, key)
     assert window.session.marks(name) == given
-    assert "4 labels" in bar.progress.text() and f"{LEARN_FROM - 4} more to learn it" in (
-        bar.progress.text()
-    )
+    assert "4 labels" in bar.progress.text() and "more to learn it" not in bar.progress.text()
     window.teach_now()
     settle(window, loop, qtbot)
     column = window.session.evaluator.columns[name]

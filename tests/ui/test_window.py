@@ -109,6 +109,27 @@ def test_add_rename_and_delete_rule_columns(app, reviews_csv, qtbot):
     run(loop, window.session.evaluator.wait_idle())
 
 
+def test_learn_from_labels_on_a_rule_in_error_keeps_its_text_and_says_why(app, reviews_csv, qtbot):
+    window, _, loop = app
+    open_file(window, loop, reviews_csv)
+    window.add_rule()
+    name = window.selected_rule()
+    type_rule(window, qtbot, "Is {nope} positive?")
+    qtbot.wait(400)  # the bar's debounce
+    assert "Unknown column {nope}" in window.formula.error.text()
+    window.set_learning(name, True)  # the header menu's and the Label next bar's switch
+    rule = window.session.rule(name)
+    assert rule.learn and rule.text == "Is {nope} positive?"
+    assert "Unknown column {nope}" in window.formula.error.text()
+    type_rule(window, qtbot, "Is the {review} positive?")  # fixed: it still learns
+    settle(window, loop, qtbot)
+    name = window.selected_rule()  # named by its noun once it is fixed
+    assert window.session.rule(name).learn and not window.formula.error.isVisible()
+    window.set_learning(name, False)
+    assert not window.session.rule(name).learn
+    run(loop, window.session.evaluator.wait_idle())
+
+
 def test_open_export_save_and_reopen_restores_rules_and_results_from_the_cache(
     app, reviews_csv, qtbot, tmp_path
 ):
