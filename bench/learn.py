@@ -790,7 +790,7 @@ def orders_table(results: dict) -> list[str]:
         "",
         "Label next's order for a taught rule (no head): the rule as judged with its "
         "examples, its threshold fitted on the labels they do not show, the labels drawn "
-        "at random (what the app asks a taught rule, since this) or where that threshold "
+        "at random (as the app asks a taught rule) or where that threshold "
         f"is unsure, spread over the states ({RANDOM_DRAWS} draws each)",
         "",
         "| task |" + "".join(f" {b}: random / label next |" for b in budgets),
