@@ -84,7 +84,7 @@ class LabelNextActions:
             words.append(f"agrees with your labels: {agreement.matches} / {agreement.n}")
         if n < MIN_LABELS:
             words.append(f"{MIN_LABELS - n} more to teach the rule")
-        elif n < LEARN_FROM and column.rule.learn:
+        elif n < LEARN_FROM and column.rule.learn and ev.backend.keep_states:
             words.append(f"{LEARN_FROM - n} more to learn it")
         return " · ".join(words)
 

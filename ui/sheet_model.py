@@ -655,7 +655,7 @@ def taught_tip(column) -> str:
             f"Your {n} labels recalibrate the model's answer: learning from its reading of "
             f"the rows did not beat that on them yet ({held})."
         )
-    later = f" It learns them from {LEARN_FROM} labels." if column.rule.learn else ""
+    later = f" With a local model it learns them from {LEARN_FROM}." if column.rule.learn else ""
     if column.taught_by == "examples":
         return f"Taught from {n} labels: examples in the prompt.{later}"
     return f"Taught from {n} labels: examples in the prompt and a threshold fitted on them.{later}"
