@@ -63,9 +63,13 @@ def test_a_second_edit_replaces_the_first_generation(app, reviews_csv, qtbot):
     assert all(ev.cell("positive", r).generation == column.generation for r in range(12))
 
 
-def test_flipped_rows_flash_then_settle_and_a_closed_sheet_leaves_no_timer(app, reviews_csv, qtbot):
+def test_flipped_rows_flash_then_settle_and_a_closed_sheet_leaves_no_timer(
+    app, reviews_csv, qtbot, monkeypatch
+):
     window, _, loop = app
     sheet_with_rule(window, loop, qtbot, reviews_csv, "The review is positive.")
+    frozen = theme.now()
+    monkeypatch.setattr(theme, "now", lambda: frozen)  # no flash ends while the model works
     type_rule(window, qtbot, "The review is negative.")
     settle(window, loop, qtbot)
     model = window.model
@@ -77,11 +81,15 @@ def test_flipped_rows_flash_then_settle_and_a_closed_sheet_leaves_no_timer(app, 
         return [r for r, b in enumerate(brushes) if b is not None and b.color() == flash]
 
     assert len(flashing()) >= 6  # most decisions flip from "positive" to "negative"
+    monkeypatch.undo()  # the clock runs again: the flashes end
     qtbot.waitUntil(lambda: not flashing(), timeout=4000)
     # a sheet replaced while its rows flash: the pending repaint goes with its model
+    frozen = theme.now()
+    monkeypatch.setattr(theme, "now", lambda: frozen)
     type_rule(window, qtbot, "The review is positive.")
     settle(window, loop, qtbot)
     assert flashing()
+    monkeypatch.undo()
     old = window.model
     open_file(window, loop, reviews_csv)
     assert window.model is not old
