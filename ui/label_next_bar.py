@@ -14,9 +14,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from fastsheet.learned import LEARN_FROM
+
 MAX_LABEL_KEYS = 9  # labels answered by 1..9
 LEARN_TIP = (
-    "From 32 labels, learn them with a small model fitted on the judge's reading of each "
+    f"From {LEARN_FROM} labels, learn them with a small model fitted on the judge's reading of each "
     "row, where your labels held out one at a time say it beats the judge's own answer; "
     "each new label then re-decides the column without asking the model again. Only with "
     "a local model: a server's judge gives no reading of the rows.\n"

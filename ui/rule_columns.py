@@ -212,7 +212,7 @@ class RuleColumns:
         self._refresh_panels()
 
     def set_learning(self, name: str, on: bool) -> None:
-        """Rule `name` learns its labels (a head over its kept states, from 32 labels) or
+        """Rule `name` learns its labels (a head over its kept states, from LEARN_FROM) or
         is taught by them; its column starts again (a rule in error stays in error)."""
         try:
             self.session.set_learning(name, on)
