@@ -1,6 +1,6 @@
 """The benchmark: `python -m bench [--quick]` (or `fastsheet bench`, `make bench`).
 
-Prints a table, writes bench/results.json and regenerates the README's performance
+Prints a table, writes bench/results.json and regenerates the performance
 section. Every ratio is measured in the same run; figures are medians where repeated.
 """
 
@@ -21,12 +21,12 @@ from pathlib import Path
 import polars as pl
 
 from bench import engine, speed
-from bench.accuracy import write_readme
-from fastsheet.cache import ResultCache
-from fastsheet.engine import Evaluator
-from fastsheet.llama_backend import LlamaBackend
-from fastsheet.models import pull, resolve_model
-from fastsheet.rules import Rule
+from bench.report import write_block
+from fastsheet.backends.llama_backend import LlamaBackend
+from fastsheet.backends.models import pull, resolve_model
+from fastsheet.kinds.rules import Rule
+from fastsheet.sheet.cache import ResultCache
+from fastsheet.sheet.engine import Evaluator
 
 HERE = Path(__file__).parent
 ROOT = HERE.parent
@@ -118,7 +118,9 @@ def measure_model(model_path: Path, rows: int, naive_rows: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a smaller run (about 3 minutes)")
-    parser.add_argument("--no-readme", action="store_true", help="do not rewrite README.md")
+    parser.add_argument(
+        "--no-readme", action="store_true", help="do not rewrite the table on docs/performance.md"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     rows = 120 if args.quick else 400
@@ -172,7 +174,7 @@ def main() -> None:
     text = report(results)
     print(text)
     if not args.no_readme:
-        write_readme(text, START, END)
+        write_block(text, START, END)
 
 
 def _ok(ok: bool) -> str:

@@ -6,8 +6,7 @@ sample of N rows (default 300) with no labels (each threshold mode), and again t
 K labeled rows of the same task (default 16, drawn balanced from rows outside the sample):
 up to 8 become examples in the prompt and the threshold is cross-fitted on all K.
 The figures to optimize are the mean balanced accuracy over the flag tasks and the worst task.
-`--learned` runs the learned mode instead: the learning curve of `python -m bench.learn`
-(its options follow).
+The learning curve is `python -m bench.learn`.
 """
 
 from __future__ import annotations
@@ -15,84 +14,43 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
-from fastsheet.backend import Backend
-from fastsheet.cache import ResultCache
-from fastsheet.calibrate import Calibration, Mode, calibrate_flag, calibrate_label
-from fastsheet.framing import Framing
-from fastsheet.metrics import auc, binary_agreement, multiclass_balanced_accuracy
-from fastsheet.models import CATALOGUE, models_dir
-from fastsheet.paths import default_cache_path
-from fastsheet.rules import Kind, Rule
-from fastsheet.runner import RuleRunner, evaluate
-from fastsheet.summary import gold_flags, gold_labels
-from fastsheet.teach import teach
+from bench.report import write_block
+from bench.tasks import DATA, Task, load_tasks, split, task_gold
+from fastsheet.backends.base import Backend
+from fastsheet.backends.framing import Framing
+from fastsheet.backends.models import CATALOGUE, models_dir
+from fastsheet.data.paths import default_cache_path
+from fastsheet.kinds.rules import Kind
+from fastsheet.learning.teach import teach
+from fastsheet.sheet.cache import ResultCache
+from fastsheet.sheet.runner import RuleRunner, evaluate
+from fastsheet.stats.calibrate import Calibration, Mode, calibrate_flag, calibrate_label
+from fastsheet.stats.metrics import auc, binary_agreement, multiclass_balanced_accuracy
 
-DATA = Path(__file__).parent / "data"
 OUT = Path(__file__).parent / "accuracy.json"
-README = Path(__file__).parent.parent / "README.md"
+
+
 START, END = "<!-- accuracy:start -->", "<!-- accuracy:end -->"
+
+
 FLAG_MODES = (Mode.NONE, Mode.CONTENT_FREE, Mode.DISTRIBUTION, Mode.MIXTURE)
+
+
 log = logging.getLogger("bench.accuracy")
-
-
-@dataclass(frozen=True)
-class Task:
-    file: str
-    rule: Rule
-    positive_rate: float | None
-
-    @property
-    def name(self) -> str:
-        return self.file.removesuffix(".csv")
-
-
-def load_tasks(names: list[str] | None = None) -> list[Task]:
-    out = []
-    for t in json.loads((DATA / "tasks.json").read_text()):
-        kind = Kind(t["kind"])
-        rule = Rule(t["rule"], kind=kind, labels=tuple(t.get("labels", ())))
-        task = Task(t["file"], rule, t.get("positive_rate"))
-        if not names or task.name in names:
-            out.append(task)
-    return out
-
-
-def split(frame: pl.DataFrame, task: Task, rows: int, shots: int) -> tuple[list[int], list[int]]:
-    """A seeded sample of rows to score, and `shots` labeled rows from outside it (balanced)."""
-    order = np.random.default_rng(0).permutation(frame.height)
-    scored = sorted(order[: min(rows, frame.height - shots)].tolist())
-    rest = order[len(scored) :]
-    gold = frame["gold"].cast(pl.String).str.to_lowercase().to_numpy()
-    classes = sorted(set(gold[rest]))
-    per = {c: [int(i) for i in rest if gold[i] == c] for c in classes}
-    labeled: list[int] = []
-    while len(labeled) < shots and any(per.values()):
-        for c in classes:
-            if per[c] and len(labeled) < shots:
-                labeled.append(per[c].pop(0))
-    return scored, labeled
-
-
-def _gold(task: Task, series: pl.Series) -> np.ndarray:
-    if task.rule.kind is Kind.FLAG:
-        return gold_flags(series)
-    return gold_labels(series, task.rule.labels)
 
 
 def run_task(backend: Backend, cache: ResultCache, task: Task, rows: int, shots: int) -> dict:
     frame = pl.read_csv(DATA / task.file)
     scored, labeled = split(frame, task, rows, shots)
     runner = RuleRunner(frame, task.rule, backend, cache, exclude=["gold"])
-    gold = _gold(task, frame["gold"])
+    gold = task_gold(task, frame["gold"])
     start = time.perf_counter()
     result = evaluate(RuleRunner(frame[scored], task.rule, backend, cache, exclude=["gold"]))
     seconds = time.perf_counter() - start
@@ -201,7 +159,7 @@ def run(
     rows: int = 300,
     shots: int = 16,
 ) -> dict:
-    from fastsheet.llama_backend import LlamaBackend
+    from fastsheet.backends.llama_backend import LlamaBackend
 
     suite = load_tasks(tasks)
     cache = ResultCache(default_cache_path())
@@ -283,12 +241,6 @@ def table(results: dict) -> str:
 
 
 def main() -> None:
-    if "--learned" in sys.argv:  # the learned mode: the learning curve (bench/learn.py)
-        from bench import learn
-
-        sys.argv.remove("--learned")
-        learn.main()
-        return
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=300, help="rows scored per task")
     parser.add_argument(
@@ -298,9 +250,14 @@ def main() -> None:
     parser.add_argument("--framings", help="framings to compare, comma-separated")
     parser.add_argument("--tasks", help="task names (file stems), comma-separated")
     parser.add_argument("--out", type=Path, default=OUT)
-    parser.add_argument("--no-readme", action="store_true", help="do not rewrite README.md")
     parser.add_argument(
-        "--readme-from", type=Path, metavar="JSON", help="only rewrite the README table from JSON"
+        "--no-readme", action="store_true", help="do not rewrite the tables on docs/accuracy.md"
+    )
+    parser.add_argument(
+        "--readme-from",
+        type=Path,
+        metavar="JSON",
+        help="only rewrite the tables on docs/accuracy.md from JSON",
     )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
@@ -318,18 +275,7 @@ def main() -> None:
     text = table(results)
     print(text)
     if not args.no_readme:
-        write_readme(text)
-
-
-def write_readme(text: str, start: str = START, end: str = END) -> None:
-    """Put `text` between two of the README's markers (by default the accuracy tables')."""
-    readme = README.read_text(encoding="utf-8")
-    if start in readme and end in readme:
-        head, rest = readme.split(start, 1)
-        _, tail = rest.split(end, 1)
-        README.write_text(
-            head + start + "\n" + text.rstrip("\n") + "\n" + end + tail, encoding="utf-8"
-        )
+        write_block(text, START, END)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""Issue 11's kill criterion: can a light classifier on cached row features stand in for
+"""A cascade's test: can a light classifier on cached row features stand in for
 the model on the rows it has not judged?
 
 `python -m bench.cascade [--rows 500] [--tasks a,b] [--features a,b]` writes bench/cascade.json.
@@ -25,14 +25,14 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from bench.accuracy import DATA, Task, load_tasks
-from fastsheet.cache import ResultCache
-from fastsheet.llama_backend import LlamaBackend
-from fastsheet.models import resolve_model
-from fastsheet.paths import cache_dir, default_cache_path
-from fastsheet.rules import Kind
-from fastsheet.runner import RuleRunner, default_calibration, evaluate
-from fastsheet.table import record_columns, records
+from bench.tasks import DATA, Task, load_tasks
+from fastsheet.backends.llama_backend import LlamaBackend
+from fastsheet.backends.models import resolve_model
+from fastsheet.data.paths import cache_dir, default_cache_path
+from fastsheet.data.table import record_columns, records
+from fastsheet.kinds.rules import Kind
+from fastsheet.sheet.cache import ResultCache
+from fastsheet.sheet.runner import RuleRunner, default_calibration, evaluate
 
 OUT = Path(__file__).parent / "cascade.json"
 BUDGETS = (100, 200, 400)

@@ -24,14 +24,14 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from fastsheet.backend import Backend
-from fastsheet.cache import ResultCache
-from fastsheet.engine import Evaluator
-from fastsheet.llama_backend import LlamaBackend
-from fastsheet.metrics import binary_agreement
-from fastsheet.models import resolve_model
-from fastsheet.project import load_project
-from fastsheet.rules import Rule
+from fastsheet.backends.base import Backend
+from fastsheet.backends.llama_backend import LlamaBackend
+from fastsheet.backends.models import resolve_model
+from fastsheet.files.project import load_project
+from fastsheet.kinds.rules import Rule
+from fastsheet.sheet.cache import ResultCache
+from fastsheet.sheet.engine import Evaluator
+from fastsheet.stats.metrics import binary_agreement
 
 SAMPLES = Path(__file__).resolve().parent.parent / "resources" / "samples"
 OUT = Path(__file__).parent / "conditions.json"

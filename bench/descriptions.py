@@ -2,7 +2,7 @@
 labels alone and with what each label means (bench/data/label_descriptions.json).
 
 `python -m bench.descriptions [--rows N] [--models a,b]` writes bench/descriptions.json and
-the README table between its markers: macro recall (balanced accuracy over the labels) per
+the table on docs/accuracy.md between its markers: macro recall (balanced accuracy over the labels) per
 task, on the same seeded rows, by argmax and under content-free calibration.
 """
 
@@ -14,11 +14,13 @@ import json
 import logging
 from pathlib import Path
 
-from bench.accuracy import DATA, available_models, load_tasks, run_task, write_readme
-from fastsheet.cache import ResultCache
-from fastsheet.models import CATALOGUE, models_dir
-from fastsheet.paths import default_cache_path
-from fastsheet.rules import Kind
+from bench.accuracy import available_models, run_task
+from bench.report import write_block
+from bench.tasks import DATA, load_tasks
+from fastsheet.backends.models import CATALOGUE, models_dir
+from fastsheet.data.paths import default_cache_path
+from fastsheet.kinds.rules import Kind
+from fastsheet.sheet.cache import ResultCache
 
 OUT = Path(__file__).parent / "descriptions.json"
 START, END = "<!-- descriptions:start -->", "<!-- descriptions:end -->"
@@ -26,7 +28,7 @@ log = logging.getLogger("bench.descriptions")
 
 
 def run(models: list[str] | None, rows: int) -> dict:
-    from fastsheet.llama_backend import LlamaBackend
+    from fastsheet.backends.llama_backend import LlamaBackend
 
     notes = json.loads((DATA / "label_descriptions.json").read_text())
     tasks = [t for t in load_tasks() if t.rule.kind is Kind.LABEL and t.name in notes]
@@ -91,7 +93,7 @@ def main() -> None:
     text = table(results)
     print(text)
     if not args.no_readme:
-        write_readme(text, START, END)
+        write_block(text, START, END)
 
 
 if __name__ == "__main__":

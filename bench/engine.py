@@ -18,12 +18,12 @@ from pathlib import Path
 
 import polars as pl
 
-from fastsheet.backend import Backend
-from fastsheet.cache import NoCache
-from fastsheet.engine import ColumnEvent, Evaluator, Update
-from fastsheet.llama_backend import LlamaBackend
-from fastsheet.models import resolve_model
-from fastsheet.rules import Rule
+from fastsheet.backends.base import Backend
+from fastsheet.backends.llama_backend import LlamaBackend
+from fastsheet.backends.models import resolve_model
+from fastsheet.kinds.rules import Rule
+from fastsheet.sheet.cache import NoCache
+from fastsheet.sheet.engine import ColumnEvent, Evaluator, Update
 
 DATA = Path(__file__).parent / "data" / "reviews.csv"
 SCREEN = 30

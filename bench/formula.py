@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from fastsheet.backend import FakeBackend
-from fastsheet.engine import Evaluator
-from fastsheet.formula import parse_formula
-from fastsheet.rules import Kind, Rule
+from fastsheet.backends.base import FakeBackend
+from fastsheet.formula.parser import parse_formula
+from fastsheet.kinds.rules import Kind, Rule
+from fastsheet.sheet.engine import Evaluator
 
 OUT = Path(__file__).parent / "formula.json"
 FORMULAS = {

@@ -18,16 +18,16 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from bench.accuracy import DATA
-from fastsheet.cache import ResultCache
-from fastsheet.framing import Framing
-from fastsheet.head import Shape, balanced_accuracy
-from fastsheet.learned import fit_input, learn
-from fastsheet.llama_backend import LlamaBackend
-from fastsheet.models import resolve_model
-from fastsheet.paths import default_cache_path
-from fastsheet.rules import Rule
-from fastsheet.runner import RuleRunner, default_calibration, evaluate
+from bench.tasks import DATA
+from fastsheet.backends.framing import Framing
+from fastsheet.backends.llama_backend import LlamaBackend
+from fastsheet.backends.models import resolve_model
+from fastsheet.data.paths import default_cache_path
+from fastsheet.kinds.rules import Rule
+from fastsheet.learning.learned import fit_input, learn
+from fastsheet.sheet.cache import ResultCache
+from fastsheet.sheet.runner import RuleRunner, default_calibration, evaluate
+from fastsheet.stats.head import Shape, balanced_accuracy
 
 OUT = Path(__file__).parent / "injection.json"
 RULE = Rule("The review is positive.")

@@ -27,23 +27,15 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from bench.accuracy import DATA, Task, load_tasks
-from bench.learn import (
-    N_LAYERS,
-    RANDOM_DRAWS,
-    _layer,
-    _layers,
-    _predict,
-    evaluate,
-    model_path,
-    rows_per_s,
-    states_for,
-)
-from fastsheet.framing import Framing
-from fastsheet.head import Reducer, answer_features, balanced_accuracy
-from fastsheet.llama_backend import LlamaBackend
-from fastsheet.rules import Kind
-from fastsheet.table import record_columns, records
+from bench.learn_costs import rows_per_s
+from bench.learn_curve import _predict, evaluate
+from bench.learn_states import N_LAYERS, RANDOM_DRAWS, _layer, _layers, model_path, states_for
+from bench.tasks import DATA, Task, load_tasks
+from fastsheet.backends.framing import Framing
+from fastsheet.backends.llama_backend import LlamaBackend
+from fastsheet.data.table import record_columns, records
+from fastsheet.kinds.rules import Kind
+from fastsheet.stats.head import Reducer, answer_features, balanced_accuracy
 
 HERE = Path(__file__).parent
 OUT = HERE / "learn_sources.json"

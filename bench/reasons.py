@@ -6,7 +6,7 @@ for every row of two sets, through the app's own path (`Evaluator.explain`):
 - 30 dev-suite rows: 10 seeded rows each of reviews, spam_emails and sarcasm.
 Per set: how many reasons open with the verdict shown, how many open with the other answer
 (shown as "reason disagrees"), and how many name something of their own row (a word of
-4+ letters of the record that is not in the rule). bench/reasons.json and a README table.
+4+ letters of the record that is not in the rule). bench/reasons.json and a table on docs/accuracy.md.
 """
 
 from __future__ import annotations
@@ -21,14 +21,15 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from bench.accuracy import DATA, load_tasks, write_readme
-from fastsheet.cache import ResultCache
-from fastsheet.engine import Evaluator
-from fastsheet.llama_backend import LlamaBackend
-from fastsheet.models import CATALOGUE, models_dir
-from fastsheet.paths import default_cache_path
-from fastsheet.project import load_project
-from fastsheet.rules import Rule
+from bench.report import write_block
+from bench.tasks import DATA, load_tasks
+from fastsheet.backends.llama_backend import LlamaBackend
+from fastsheet.backends.models import CATALOGUE, models_dir
+from fastsheet.data.paths import default_cache_path
+from fastsheet.files.project import load_project
+from fastsheet.kinds.rules import Rule
+from fastsheet.sheet.cache import ResultCache
+from fastsheet.sheet.engine import Evaluator
 
 HERE = Path(__file__).parent
 OUT = HERE / "reasons.json"
@@ -123,7 +124,7 @@ def main() -> None:
         results[model] = run(model)
         OUT.write_text(json.dumps(results, indent=1) + "\n")
     text = table(results)
-    write_readme(text, START, END)
+    write_block(text, START, END)
     print(text)
 
 

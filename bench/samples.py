@@ -14,15 +14,15 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from fastsheet.cache import ResultCache
-from fastsheet.metrics import binary_agreement
-from fastsheet.models import resolve_model
-from fastsheet.paths import PROJECT_ROOT, default_cache_path
-from fastsheet.project import load_project
-from fastsheet.rules import Kind, Rule
-from fastsheet.runner import RuleRunner, default_calibration, evaluate, taught_runner
-from fastsheet.summary import gold_flags
-from fastsheet.table import load_table
+from fastsheet.backends.models import resolve_model
+from fastsheet.data.paths import PROJECT_ROOT, default_cache_path
+from fastsheet.data.table import load_table
+from fastsheet.files.project import load_project
+from fastsheet.kinds.rules import Kind, Rule
+from fastsheet.sheet.cache import ResultCache
+from fastsheet.sheet.runner import RuleRunner, default_calibration, evaluate, taught_runner
+from fastsheet.sheet.summary import gold_flags
+from fastsheet.stats.metrics import binary_agreement
 
 SAMPLES = PROJECT_ROOT / "resources" / "samples"
 OUT = Path(__file__).parent / "samples.json"
@@ -50,7 +50,7 @@ def score(frame, rule: Rule, backend, cache, taught: bool) -> dict:
 
 
 def run(model: str | None, wordings: list[str]) -> dict:
-    from fastsheet.llama_backend import LlamaBackend
+    from fastsheet.backends.llama_backend import LlamaBackend
 
     backend = LlamaBackend(resolve_model(model))
     cache = ResultCache(default_cache_path())

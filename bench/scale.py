@@ -47,7 +47,7 @@ def reset_peak() -> None:
 def main(csv: Path) -> dict:
     import qasync
 
-    from fastsheet.rules import Rule
+    from fastsheet.kinds.rules import Rule
     from ui.app import StallMeter, application, create_window, shutdown, start
 
     app = application()

@@ -1,6 +1,6 @@
 """The seed's three workflows with the seed's own wordings and edits, measured honestly.
 
-`python -m bench.seeds [--model NAME ...]` writes bench/seeds.json and a README table.
+`python -m bench.seeds [--model NAME ...]` writes bench/seeds.json and the table on docs/seeds.md.
 For each wording, through the live engine (keeping states, as the app does) on the
 sample's rows:
 
@@ -34,15 +34,15 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from bench.accuracy import write_readme
-from fastsheet.cache import ResultCache
-from fastsheet.engine import Evaluator
-from fastsheet.learned import LEARN_FROM
-from fastsheet.llama_backend import LlamaBackend
-from fastsheet.metrics import binary_agreement
-from fastsheet.models import resolve_model
-from fastsheet.rules import Kind, Rule
-from fastsheet.split import propose_split
+from bench.report import write_block
+from fastsheet.backends.llama_backend import LlamaBackend
+from fastsheet.backends.models import resolve_model
+from fastsheet.kinds.rules import Kind, Rule
+from fastsheet.learning.learned import LEARN_FROM
+from fastsheet.plans.split import propose_split
+from fastsheet.sheet.cache import ResultCache
+from fastsheet.sheet.engine import Evaluator
+from fastsheet.stats.metrics import binary_agreement
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "resources" / "samples"
@@ -242,7 +242,9 @@ def main() -> None:
     parser.add_argument("--models", default=",".join(MODELS))
     parser.add_argument("--fraud-rows", type=int, default=300, help="scored transactions")
     parser.add_argument("--pool", type=int, default=100, help="rows labels are drawn from")
-    parser.add_argument("--table", action="store_true", help="only the README table, again")
+    parser.add_argument(
+        "--table", action="store_true", help="only the table on docs/seeds.md, again"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     results = json.loads(OUT.read_text()) if OUT.exists() else {}
@@ -250,7 +252,7 @@ def main() -> None:
         for model in args.models.split(","):
             results[model] = run(model, args.fraud_rows, args.pool)
             OUT.write_text(json.dumps(results, indent=1) + "\n")
-    write_readme(table(results), START, END)
+    write_block(table(results), START, END)
 
 
 if __name__ == "__main__":

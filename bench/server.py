@@ -30,12 +30,12 @@ import httpx
 import numpy as np
 import polars as pl
 
-from fastsheet.llama_backend import LlamaBackend
-from fastsheet.models import resolve_model
-from fastsheet.rules import Rule
-from fastsheet.server import ServerSettings
-from fastsheet.server_backend import ServerBackend
-from fastsheet.table import record_columns, records
+from fastsheet.backends.llama_backend import LlamaBackend
+from fastsheet.backends.models import resolve_model
+from fastsheet.backends.server import ServerSettings
+from fastsheet.backends.server_backend import ServerBackend
+from fastsheet.data.table import record_columns, records
+from fastsheet.kinds.rules import Rule
 
 HERE = Path(__file__).parent
 OUT = HERE / "server.json"

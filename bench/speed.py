@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from fastsheet.cache import NoCache, ResultCache
-from fastsheet.framing import RECORD, Framing
-from fastsheet.llama_backend import LlamaBackend
-from fastsheet.prompts import messages
-from fastsheet.rules import Kind, Rule
-from fastsheet.runner import RuleRunner, evaluate
+from fastsheet.backends.framing import RECORD, Framing
+from fastsheet.backends.llama_backend import LlamaBackend
+from fastsheet.backends.prompts import messages
+from fastsheet.kinds.rules import Kind, Rule
+from fastsheet.sheet.cache import NoCache, ResultCache
+from fastsheet.sheet.runner import RuleRunner, evaluate
 
 log = logging.getLogger("bench.speed")
 

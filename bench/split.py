@@ -20,12 +20,12 @@ from pathlib import Path
 import polars as pl
 
 from bench.conditions import Counting, judge
+from fastsheet.backends.llama_backend import LlamaBackend
+from fastsheet.backends.models import resolve_model
 from fastsheet.kinds import kind_of
-from fastsheet.llama_backend import LlamaBackend
-from fastsheet.metrics import binary_agreement
-from fastsheet.models import resolve_model
-from fastsheet.rules import Rule
-from fastsheet.split import propose_split
+from fastsheet.kinds.rules import Rule
+from fastsheet.plans.split import propose_split
+from fastsheet.stats.metrics import binary_agreement
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).parent / "split.json"

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
-from fastsheet.calibrate import content_free, distribution, logit, mixture
-from fastsheet.metrics import binary_agreement
+from fastsheet.stats.calibrate import content_free, distribution, logit, mixture
+from fastsheet.stats.metrics import binary_agreement
 
 log = logging.getLogger("bench.thresholds")
 

@@ -12,33 +12,39 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fastsheet.cache import NoCache, ResultCache
-from fastsheet.calibrate import Calibration, Mode
-from fastsheet.errors import DataError, FastsheetError
-from fastsheet.formula import parse_formula
-from fastsheet.kinds import KINDS, kind_of
-from fastsheet.kinds.formula import compute_formula
-from fastsheet.learned import LEARN_FROM, fit_input, learn, learns
-from fastsheet.paths import default_cache_path
-from fastsheet.reasons import SUFFIX, Reason, ReasonWriter, verdict_text
-from fastsheet.results import ResultColumn, with_results
-from fastsheet.rules import Rule
-from fastsheet.runner import Progress, RuleRunner, default_calibration, evaluate, taught_runner
-from fastsheet.server import (
+from fastsheet.backends.server import (
     API_KEY_ENV,
     DEFAULT_CONCURRENCY,
     SYSTEM_ONE,
     SYSTEM_ONE_MODEL,
     ServerSettings,
 )
-from fastsheet.summary import agreement, disagreements, gold_values, summarize
-from fastsheet.table import load_table, save_table
-from fastsheet.workbook import RuleReport, write_workbook
+from fastsheet.data.errors import DataError, FastsheetError
+from fastsheet.data.paths import default_cache_path
+from fastsheet.data.table import load_table, save_table
+from fastsheet.files.workbook import RuleReport, write_workbook
+from fastsheet.formula.parser import parse_formula
+from fastsheet.kinds import KINDS, kind_of
+from fastsheet.kinds.formula import compute_formula
+from fastsheet.kinds.results import ResultColumn, with_results
+from fastsheet.kinds.rules import Rule
+from fastsheet.learning.learned import LEARN_FROM, fit_input, learn, learns
+from fastsheet.sheet.cache import NoCache, ResultCache
+from fastsheet.sheet.reasons import SUFFIX, Reason, ReasonWriter, verdict_text
+from fastsheet.sheet.runner import (
+    Progress,
+    RuleRunner,
+    default_calibration,
+    evaluate,
+    taught_runner,
+)
+from fastsheet.sheet.summary import agreement, disagreements, gold_values, summarize
+from fastsheet.stats.calibrate import Calibration, Mode
 
 if TYPE_CHECKING:
     import polars as pl
 
-    from fastsheet.backend import Backend
+    from fastsheet.backends.base import Backend
 
 log = logging.getLogger("fastsheet")
 
@@ -195,10 +201,10 @@ def rule_from_args(args: argparse.Namespace) -> Rule:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from fastsheet.llama_backend import LlamaBackend
-    from fastsheet.models import resolve_model
-    from fastsheet.server_backend import connect
-    from fastsheet.systemone_backend import SystemOneBackend
+    from fastsheet.backends.llama_backend import LlamaBackend
+    from fastsheet.backends.models import resolve_model
+    from fastsheet.backends.server_backend import connect
+    from fastsheet.backends.systemone_backend import SystemOneBackend
 
     rule = rule_from_args(args)
     frame = load_table(args.data)
@@ -389,9 +395,9 @@ class ProgressBar:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from fastsheet.discovery import all_models
-    from fastsheet.models import CATALOGUE, DEFAULT_MODEL, describe, pull
-    from fastsheet.paths import models_dir
+    from fastsheet.backends.discovery import all_models
+    from fastsheet.backends.models import CATALOGUE, DEFAULT_MODEL, describe, pull
+    from fastsheet.data.paths import models_dir
 
     if args.models_command == "pull":
         path = pull(args.name)

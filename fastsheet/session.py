@@ -15,21 +15,20 @@ from pathlib import Path
 
 import polars as pl
 
-from fastsheet import polarity
-from fastsheet.backend import Backend
-from fastsheet.cache import ResultCache
-from fastsheet.calibrate import Calibration
-from fastsheet.engine import Evaluator
-from fastsheet.errors import DataError, RuleError
-from fastsheet.kinds import kind_of
-from fastsheet.labels import marks_column
-from fastsheet.models import model_ref, resolve_model
-from fastsheet.project import SUFFIX, AppState, Project, load_project, save_project
-from fastsheet.results import with_results
-from fastsheet.rules import Kind, Rule
-from fastsheet.split import Step
-from fastsheet.table import load_table, save_table
-from fastsheet.workbook import RuleReport, write_workbook
+from fastsheet.backends.base import Backend
+from fastsheet.backends.models import model_ref, resolve_model
+from fastsheet.data.errors import DataError, RuleError
+from fastsheet.data.table import load_table, save_table
+from fastsheet.files.project import SUFFIX, AppState, Project, load_project, save_project
+from fastsheet.files.workbook import RuleReport, write_workbook
+from fastsheet.kinds import kind_of, polarity
+from fastsheet.kinds.results import with_results
+from fastsheet.kinds.rules import Kind, Rule
+from fastsheet.learning.labels import marks_column
+from fastsheet.plans.split import Step
+from fastsheet.sheet.cache import ResultCache
+from fastsheet.sheet.engine import Evaluator
+from fastsheet.stats.calibrate import Calibration
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The README's screenshots of flows the `fastsheet shot` command cannot drive.
+"""The screenshots (README.md, docs/) of flows the `fastsheet shot` command cannot drive.
 
 `python resources/shots.py label-next --out resources/label-next.png [--labels 40]` opens
 160 emails of the dev suite's spam task (the gold column kept apart, as a user's own
@@ -35,7 +35,7 @@ import qasync
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from fastsheet.rules import Kind, Rule  # noqa: E402
+from fastsheet.kinds.rules import Kind, Rule  # noqa: E402
 from ui.app import application, create_window, exit_now, shutdown, start  # noqa: E402
 
 log = logging.getLogger("shots")

@@ -22,14 +22,14 @@ def _isolated_cache(
 @pytest.fixture(scope="session")
 def model_path() -> Path:
     """The Fast tier's model: the engine, UI and CLI tests run on it (quick in CI)."""
-    from fastsheet.models import FAST_MODEL, resolve_model
+    from fastsheet.backends.models import FAST_MODEL, resolve_model
 
     return resolve_model(FAST_MODEL)  # fails loudly (never skips) if it is not set up
 
 
 @pytest.fixture(scope="session")
 def backend(model_path: Path):
-    from fastsheet.llama_backend import LlamaBackend
+    from fastsheet.backends.llama_backend import LlamaBackend
 
     os.environ.setdefault("FASTSHEET_CACHE_DIR", str(ROOT / ".pytest_cache" / "fastsheet"))
     b = LlamaBackend(model_path, keep_states=True)  # as the app's
@@ -40,8 +40,8 @@ def backend(model_path: Path):
 @pytest.fixture(scope="session")
 def default_backend():
     """The default tier's model (the app's default), for the answer-quality test."""
-    from fastsheet.llama_backend import LlamaBackend
-    from fastsheet.models import resolve_model
+    from fastsheet.backends.llama_backend import LlamaBackend
+    from fastsheet.backends.models import resolve_model
 
     b = LlamaBackend(resolve_model(None))
     yield b
@@ -73,7 +73,7 @@ def reviews() -> pl.DataFrame:
 def llama_server():
     """A real llama_cpp.server on loopback serving the default model; yields its URL."""
     from bench.server import start_llama_server, stop_llama_server
-    from fastsheet.models import resolve_model
+    from fastsheet.backends.models import resolve_model
 
     proc, url = start_llama_server(resolve_model(None))
     yield url

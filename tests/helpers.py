@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastsheet.backend import Backend
+from fastsheet.backends.base import Backend
 
 
 class CountingBackend(Backend):
@@ -32,7 +32,7 @@ def judged_until_stale(backend, rule, texts, responses: int, timeout: float = 12
     what the judging ended with (answers, or the Interrupted it raised)."""
     import threading
 
-    from fastsheet.backend import Interrupted
+    from fastsheet.backends.base import Interrupted
 
     stale = threading.Event()
     backend.interrupt_when(stale.is_set)

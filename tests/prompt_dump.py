@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fastsheet.cache import rule_key_prefix
-from fastsheet.framing import Framing, asked_as
-from fastsheet.prompts import build_prompt, messages
-from fastsheet.rules import Kind, Rule
+from fastsheet.backends.framing import Framing, asked_as
+from fastsheet.backends.prompts import build_prompt, messages
+from fastsheet.kinds.rules import Kind, Rule
+from fastsheet.sheet.cache import rule_key_prefix
 
-DUMP = Path(__file__).parent / "data" / "prompt_dump.json"
+DUMP = Path(__file__).parent / "fixtures" / "prompt_dump.json"
 
 RULES: dict[str, Rule] = {
     "flag": Rule("Flag if the email is spam"),

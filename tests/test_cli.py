@@ -296,7 +296,7 @@ def test_a_bad_formula_says_where_with_a_caret(
 
 
 def test_models_lists_the_default(model_path: Path):
-    from fastsheet.models import resolve_model
+    from fastsheet.backends.models import resolve_model
 
     run = fastsheet("models")
     assert run.returncode == 0

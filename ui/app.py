@@ -14,12 +14,12 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication
 
-from fastsheet.cache import ResultCache
-from fastsheet.errors import FastsheetError
+from fastsheet.data.errors import FastsheetError
+from fastsheet.data.paths import PROJECT_ROOT, default_cache_path
+from fastsheet.files.project import AppState
 from fastsheet.kinds import kind_of
-from fastsheet.paths import PROJECT_ROOT, default_cache_path
-from fastsheet.project import AppState
 from fastsheet.session import Session
+from fastsheet.sheet.cache import ResultCache
 from ui import palette
 from ui.main_window import MainWindow
 
@@ -81,8 +81,8 @@ async def start(
     cache_path: Path | None = None,
 ) -> Session | None:
     """Load the model in a worker thread, then give the window its session."""
-    from fastsheet.llama_backend import LlamaBackend
-    from fastsheet.models import resolve_model
+    from fastsheet.backends.llama_backend import LlamaBackend
+    from fastsheet.backends.models import resolve_model
 
     loop = asyncio.get_running_loop()
     try:

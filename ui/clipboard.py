@@ -10,9 +10,9 @@ import polars as pl
 from PySide6.QtCore import QItemSelectionModel, QMimeData
 from PySide6.QtGui import QGuiApplication
 
-from fastsheet.clipboard import HTML_CELL_LIMIT, as_text, sheet_from_text, to_html, to_tsv
+from fastsheet.data.clipboard import HTML_CELL_LIMIT, as_text, sheet_from_text, to_html, to_tsv
+from fastsheet.data.table import save_table
 from fastsheet.session import Session
-from fastsheet.table import save_table
 from ui.sheet_model import SheetModel
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog
 
-from fastsheet.errors import FastsheetError
-from fastsheet.project import SUFFIX
-from fastsheet.table import READ_SUFFIXES
+from fastsheet.data.errors import FastsheetError
+from fastsheet.data.table import READ_SUFFIXES
+from fastsheet.files.project import SUFFIX
 
 DATA_FILTER = "Data or project (" + " ".join(f"*{s}" for s in [*READ_SUFFIXES, SUFFIX]) + ")"
 

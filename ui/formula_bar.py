@@ -15,11 +15,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fastsheet.framing import Framing
-from fastsheet.framing import asked_as as framing_asked
+from fastsheet.backends.framing import Framing
+from fastsheet.backends.framing import asked_as as framing_asked
+from fastsheet.backends.prompts import DEFAULT_FRAMING
 from fastsheet.kinds import KINDS
-from fastsheet.prompts import DEFAULT_FRAMING
-from fastsheet.rules import Rule, labels_text
+from fastsheet.kinds.label import labels_text
+from fastsheet.kinds.rules import Rule
 from ui import theme
 
 DEBOUNCE_MS = 300

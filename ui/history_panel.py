@@ -12,8 +12,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fastsheet.history import Diff, Generation
-from fastsheet.summary import FlagSummary
+from fastsheet.sheet.history import Diff, Generation
+from fastsheet.sheet.summary import FlagSummary
 
 
 class HistoryPanel(QWidget):

@@ -7,8 +7,8 @@ import numpy as np
 from PySide6.QtWidgets import QAbstractItemView
 
 from fastsheet.kinds import kind_of
-from fastsheet.learned import LEARN_FROM
-from fastsheet.teach import MIN_LABELS
+from fastsheet.learning.learned import LEARN_FROM
+from fastsheet.learning.teach import MIN_LABELS
 from ui.label_next_bar import MAX_LABEL_KEYS
 
 RECORD_CHARS = 240  # of the asked row's record shown in the bar (all of it in the tooltip)

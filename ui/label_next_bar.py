@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fastsheet.learned import LEARN_FROM
+from fastsheet.learning.learned import LEARN_FROM
 
 MAX_LABEL_KEYS = 9  # labels answered by 1..9
 LEARN_TIP = (

@@ -1,14 +1,60 @@
-"""Column widths, splitter and window geometry, remembered per project."""
+"""Column widths (fitted to their contents, then as the user left them), splitter and window
+geometry, remembered per project."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QByteArray
+from PySide6.QtCore import QByteArray, Qt
+from PySide6.QtGui import QFontMetrics
+
+from fastsheet.kinds import kind_of
+from fastsheet.kinds.base import TEXT_STYLE
+from ui.reasons_actions import REASONS_WIDTH
 
 
 class LayoutMemory:
     """A part of MainWindow (mixed in; uses its widgets and session)."""
+
+    def _size_columns(self) -> None:
+        header = self.table.horizontalHeader()
+        fm = self.table.fontMetrics()
+        for col in range(self.model.columnCount()):
+            name = self.model.column_name(col)
+            if self.model.reasons_of(col):
+                width = REASONS_WIDTH
+            elif self.model.is_rule_column(col) or self.model.labels_of(col):
+                width = self._fit_header(col)
+            else:
+                sample = [
+                    self.model.index(r, col).data() or ""
+                    for r in range(min(40, self.model.rowCount()))
+                ]
+                longest = max(
+                    [
+                        fm.horizontalAdvance(name) + 24,
+                        *(fm.horizontalAdvance(s) + 18 for s in sample),
+                    ]
+                )
+                width = max(70, min(320, longest))
+            header.resizeSection(col, width)
+
+    def _fit_header(self, col: int) -> int:
+        """A rule or labels column wide enough for its header ("taught from 12 labels")."""
+        header = self.model.headerData(col, Qt.Orientation.Horizontal) or ""
+        font = self.table.horizontalHeader().font()
+        font.setBold(True)  # the stylesheet draws headers bold
+        fm = QFontMetrics(font)
+        widest = max((fm.horizontalAdvance(line) for line in str(header).split("\n")), default=0)
+        rule = self.model.rule_of(col)
+        base = (
+            320
+            if rule
+            and kind_of(self.session.rule(rule)).style == TEXT_STYLE
+            and self.model.is_rule_column(col)
+            else 90
+        )
+        return max(base, min(480, widest + 36))
 
     def _column_widths(self) -> dict[str, int]:
         if self.model is None:

@@ -1,29 +1,26 @@
 """The main window: welcome view, grid, formula bar, summary and history, status bar.
 
-Rule columns, the toolbar's actions, file, model, split, marking and layout memory live in
-their own mixins (ui/rule_columns.py, ui/window_actions.py, ui/file_actions.py,
-ui/model_actions.py, ui/split_actions.py, ui/marking.py, ui/layout_memory.py)."""
+Rule columns, the toolbar's actions, file, model, split, marking, layout memory, the
+panels and the grid's clipboard live in their own mixins (ui/rule_columns.py,
+ui/window_actions.py, ui/file_actions.py, ui/model_actions.py, ui/split_actions.py,
+ui/marking.py, ui/layout_memory.py, ui/panel_updates.py, ui/grid_actions.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import (
     QAction,
-    QFontMetrics,
-    QGuiApplication,
     QKeySequence,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QMainWindow,
     QPushButton,
@@ -35,20 +32,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fastsheet import polarity
-from fastsheet.encoding import file_note
-from fastsheet.engine import ColumnEvent, Event
-from fastsheet.errors import FastsheetError
-from fastsheet.kinds import kind_of
-from fastsheet.kinds.base import TEXT_STYLE
-from fastsheet.project import AppState
+from fastsheet.data.encoding import file_note
+from fastsheet.data.errors import FastsheetError
+from fastsheet.files.project import AppState
 from fastsheet.session import Session
-from fastsheet.summary import default_breakdown
-from ui import theme
-from ui.clipboard import copy_selection, save_pasted_sheet
+from fastsheet.sheet.engine import ColumnEvent, Event
+from fastsheet.sheet.summary import default_breakdown
 from ui.file_actions import FileActions
 from ui.find_bar import FindBar
 from ui.formula_bar import FormulaBar
+from ui.grid_actions import GridActions
 from ui.history_panel import HistoryPanel
 from ui.label_next_actions import LabelNextActions
 from ui.label_next_bar import LabelNextBar
@@ -56,7 +49,8 @@ from ui.layout_memory import LayoutMemory
 from ui.marking import Marking
 from ui.model_actions import ModelActions
 from ui.navigator import Navigator
-from ui.reasons_actions import REASONS_WIDTH, ReasonsActions
+from ui.panel_updates import REFRESH_MS, PanelUpdates
+from ui.reasons_actions import ReasonsActions
 from ui.rule_columns import HeaderClicks, RuleColumns
 from ui.sheet_model import SheetModel
 from ui.split_actions import SplitActions
@@ -66,8 +60,6 @@ from ui.window_actions import WindowActions
 
 log = logging.getLogger(__name__)
 
-HISTOGRAM_ROWS = 200_000
-REFRESH_MS = 120  # the panels follow the engine at most this often (longer on big sheets)
 TEACH_DELAY_MS = 800  # marking pauses this long before the rule is taught again
 
 
@@ -81,6 +73,8 @@ class MainWindow(
     LabelNextActions,
     ReasonsActions,
     LayoutMemory,
+    PanelUpdates,
+    GridActions,
     QMainWindow,
 ):
     """Thin: every decision is the Session's; this maps it to widgets."""
@@ -340,46 +334,6 @@ class MainWindow(
         self._restore_layout()
         self._visible_timer.start()
 
-    def _size_columns(self) -> None:
-        header = self.table.horizontalHeader()
-        fm = self.table.fontMetrics()
-        for col in range(self.model.columnCount()):
-            name = self.model.column_name(col)
-            if self.model.reasons_of(col):
-                width = REASONS_WIDTH
-            elif self.model.is_rule_column(col) or self.model.labels_of(col):
-                width = self._fit_header(col)
-            else:
-                sample = [
-                    self.model.index(r, col).data() or ""
-                    for r in range(min(40, self.model.rowCount()))
-                ]
-                longest = max(
-                    [
-                        fm.horizontalAdvance(name) + 24,
-                        *(fm.horizontalAdvance(s) + 18 for s in sample),
-                    ]
-                )
-                width = max(70, min(320, longest))
-            header.resizeSection(col, width)
-
-    def _fit_header(self, col: int) -> int:
-        """A rule or labels column wide enough for its header ("taught from 12 labels")."""
-        header = self.model.headerData(col, Qt.Orientation.Horizontal) or ""
-        font = self.table.horizontalHeader().font()
-        font.setBold(True)  # the stylesheet draws headers bold
-        fm = QFontMetrics(font)
-        widest = max((fm.horizontalAdvance(line) for line in str(header).split("\n")), default=0)
-        rule = self.model.rule_of(col)
-        base = (
-            320
-            if rule
-            and kind_of(self.session.rule(rule)).style == TEXT_STYLE
-            and self.model.is_rule_column(col)
-            else 90
-        )
-        return max(base, min(480, widest + 36))
-
     def _columns_changed(self) -> None:
         if self.model is None:
             return
@@ -402,30 +356,6 @@ class MainWindow(
         a.triggered.connect(slot)
         self.table.addAction(a)
         return a
-
-    def _threshold_dragged(self, threshold: float) -> None:
-        name = self.selected_rule()
-        if name is not None:
-            self.session.set_threshold(name, threshold, save=False)
-
-    def _threshold_released(self, threshold: float) -> None:
-        name = self.selected_rule()
-        if name is not None:
-            self.session.set_threshold(name, threshold)
-
-    def _threshold_reset(self) -> None:
-        name = self.selected_rule()
-        if name is not None:
-            self.session.set_threshold(name, None)
-            self._refresh_panels()
-
-    def _filter_changed(self, mode: str) -> None:
-        if self.model is not None:
-            self.model.set_filter(mode, self._selected)
-            self._refresh_panels()
-
-    def _show_disagreements(self) -> None:
-        self.filter.setCurrentText("Disagrees with gold")
 
     def visible_rows(self) -> np.ndarray:
         if self.model is None or not self.model.rowCount():
@@ -475,113 +405,6 @@ class MainWindow(
             self._refresh_timer.start(REFRESH_MS if remaining < 0 else min(remaining, REFRESH_MS))
         elif not self._refresh_timer.isActive():
             self._refresh_timer.start()
-
-    def _flash_flips(self, name: str) -> None:
-        history = self.session.evaluator.history(name)
-        complete = [g for g in history if g.complete]
-        if len(complete) >= 2:
-            diff = self.session.evaluator.diff(name, complete[-2].number, complete[-1].number)
-            if diff is not None and len(diff.changed):
-                self.model.flash(name, diff.changed, theme.now() + 2.0)
-
-    def _refresh_panels(self) -> None:
-        """Summary, breakdown, histogram and history; on a big sheet these take a while, so
-        the next refresh waits ten times as long as this one took (at least 120 ms): the
-        panels never take more than a tenth of the event loop while a column fills."""
-        started = time.perf_counter()
-        self._fill_panels()
-        spent_ms = 1000 * (time.perf_counter() - started)
-        self._refresh_timer.setInterval(max(REFRESH_MS, min(int(10 * spent_ms), 1000)))
-
-    def _fill_panels(self) -> None:
-        session = self.session
-        if session is None or session.evaluator is None:
-            return
-        ev = session.evaluator
-        name = self.selected_rule()
-        rate = ev.rows_per_s
-        self.rate_label.setText(f"{rate:.1f} rows/s" if rate else "")
-        if name is None or name not in ev.columns:
-            self.summary.show_summary(None, None, rate)
-            self.summary.show_gold(None)
-            self.history.show_history([], None)
-            return
-        column = ev.columns[name]
-        if column.error:
-            self.summary.show_summary(name, None, rate)
-            self.summary.headline.setText(f"⚠ {column.error}")
-            return
-        self.summary.show_summary(name, ev.summary(name), rate)
-        learned = column.decision.learned if column.decision.learning else None
-        self.summary.show_gold(ev.agreement(name), learned.agreement() if learned else None)
-        self._show_threshold(name)
-        by = self.summary.by.currentText()
-        if by and by != "(none)" and not column.result.kind.stores_text:
-            try:
-                self.summary.show_breakdown(ev.breakdown(name, by))
-            except FastsheetError:
-                self.summary.show_breakdown(None)
-        else:
-            self.summary.show_breakdown(None)
-        complete = [g for g in ev.history(name) if g.complete]
-        diff = (
-            ev.diff(name, complete[-2].number, complete[-1].number) if len(complete) >= 2 else None
-        )
-        self.history.show_history(ev.history(name), diff)
-
-    def _show_threshold(self, name: str) -> None:
-        column = self.session.evaluator.columns[name]
-        if not column.result.kind.thresholded:
-            self.summary.show_threshold(None, None)
-            return
-        done = column.result.done_mask()
-        rows = np.flatnonzero(done)
-        if len(rows) > HISTOGRAM_ROWS:
-            rows = rows[:: len(rows) // HISTOGRAM_ROWS + 1]
-        labels = self.session.evaluator.labels(name)
-        self.summary.show_threshold(
-            column.result.p_yes()[rows],
-            column.calibration,
-            labels[rows] if labels is not None else None,
-            column.taught_from,
-            good=polarity.of(column.rule).good,
-        )
-
-    # ----- clipboard and navigation ----------------------------------------------------------
-
-    def copy_selection(self) -> None:
-        if self.model is None or self.session is None or self.session.evaluator is None:
-            return
-        self.statusBar().showMessage(
-            copy_selection(self.session, self.model, self.table.selectionModel()), 4000
-        )
-
-    def paste_as_sheet(self) -> asyncio.Task | None:
-        """A new sheet from a range copied in Excel or Sheets (saved under the app's folder)."""
-        text = QGuiApplication.clipboard().text()
-        try:
-            path = save_pasted_sheet(text, self.state.folder / "pasted")
-        except FastsheetError as exc:
-            self.show_error(str(exc))
-            return None
-        except OSError as exc:
-            self.show_error(f"Could not keep the pasted sheet: {exc.strerror or exc}")
-            return None
-        return self.open_path(path)
-
-    def go_to_dialog(self) -> None:
-        if self.model is None or self.session.frame is None:
-            return
-        total = self.session.frame.height
-        number, ok = QInputDialog.getInt(self, "Go to row", f"Row (1–{total:,}):", 1, 1, total)
-        if ok:
-            self.go_to_row(number)
-
-    def go_to_row(self, number: int) -> bool:
-        problem = self.navigator.go_to_row(number)
-        if problem:
-            self.statusBar().showMessage(problem, 6000)
-        return problem is None
 
     # ----- closing -------------------------------------------------------------------------------
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QMenu
 
-from fastsheet.cells import CellState
+from fastsheet.data.cells import CellState
 from fastsheet.kinds import kind_of
 from fastsheet.kinds.base import FLAG_STYLE
-from fastsheet.teach import MIN_LABELS
+from fastsheet.learning.teach import MIN_LABELS
 from ui.sheet_model import cell_of
 
 

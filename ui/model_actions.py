@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from fastsheet.backend import Backend
-from fastsheet.errors import FastsheetError
-from fastsheet.project import Project
-from fastsheet.server import SYSTEM_ONE, ServerSettings
+from fastsheet.backends.base import Backend
+from fastsheet.backends.server import SYSTEM_ONE, ServerSettings
+from fastsheet.data.errors import FastsheetError
+from fastsheet.files.project import Project
 
 
 class ModelActions:
@@ -56,7 +56,7 @@ class ModelActions:
         return self._spawn(self._use_server(settings))
 
     async def _use_server(self, settings: ServerSettings) -> None:
-        from fastsheet.server_backend import connect
+        from fastsheet.backends.server_backend import connect
 
         self.model_label.setText(f"Connecting to {settings.url}…")
         try:
@@ -81,7 +81,7 @@ class ModelActions:
 
     def use_local_model(self) -> asyncio.Task | None:
         """Back from a server to the local model used before it (one click)."""
-        from fastsheet.models import tier_model
+        from fastsheet.backends.models import tier_model
 
         path = self._local_path
         if path is None:
@@ -116,8 +116,8 @@ class ModelActions:
     async def _load_backend(self, path: Path, threads: int | None) -> tuple[Backend, str]:
         """A model loaded off the event loop, and how a project names it (both can walk
         the disk); raises FastsheetError."""
-        from fastsheet.llama_backend import LlamaBackend
-        from fastsheet.models import model_ref
+        from fastsheet.backends.llama_backend import LlamaBackend
+        from fastsheet.backends.models import model_ref
 
         self.model_label.setText(f"Loading {path.name}…")
         return await asyncio.get_running_loop().run_in_executor(
@@ -140,7 +140,7 @@ class ModelActions:
 
     def switch_tier(self, tier: str) -> asyncio.Task | None:
         """Fast or Accurate: switch to that tier's catalogued model (results stay cached)."""
-        from fastsheet.models import tier_model
+        from fastsheet.backends.models import tier_model
 
         try:
             path = tier_model(tier)
@@ -152,7 +152,7 @@ class ModelActions:
         return self.switch_model(path, threads)
 
     def _show_tier(self) -> None:
-        from fastsheet.models import tier_of
+        from fastsheet.backends.models import tier_of
 
         backend = self.session.backend if self.session else None
         tier = tier_of(Path(getattr(backend, "path", ""))) if backend is not None else None

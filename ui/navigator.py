@@ -7,7 +7,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QModelIndex, QObject
 from PySide6.QtWidgets import QAbstractItemView, QTableView
 
-from fastsheet.find import find_cells
+from fastsheet.data.find import find_cells
 from fastsheet.session import Session
 from ui.find_bar import FindBar, Matches
 from ui.sheet_model import SheetModel

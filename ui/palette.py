@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
-from fastsheet.paths import PROJECT_ROOT
+from fastsheet.data.paths import PROJECT_ROOT
 from ui import theme
 
 log = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from fastsheet.summary import disagreements
+from fastsheet.sheet.summary import disagreements
 
 #: the reasons column's width when it first appears (a short line of text)
 REASONS_WIDTH = 380

@@ -8,10 +8,9 @@ from collections.abc import Callable
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt
 from PySide6.QtWidgets import QHeaderView, QInputDialog, QMenu
 
-from fastsheet import polarity
-from fastsheet.errors import FastsheetError, RuleError
-from fastsheet.kinds import kind_of
-from fastsheet.rules import Kind, Rule
+from fastsheet.data.errors import FastsheetError, RuleError
+from fastsheet.kinds import kind_of, polarity
+from fastsheet.kinds.rules import Kind, Rule
 from ui.label_next_bar import LEARN_TIP
 
 MARKS_ONLY = "(only rows I mark)"

@@ -26,12 +26,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fastsheet.discovery import all_models
-from fastsheet.errors import FastsheetError
-from fastsheet.llama_runtime import default_threads
-from fastsheet.models import describe
-from fastsheet.rules import Rule
-from fastsheet.server import API_KEY_ENV, DEFAULT_CONCURRENCY, OPENAI, SYSTEM_ONE, ServerSettings
+from fastsheet.backends.discovery import all_models
+from fastsheet.backends.llama_runtime import default_threads
+from fastsheet.backends.models import describe
+from fastsheet.backends.server import (
+    API_KEY_ENV,
+    DEFAULT_CONCURRENCY,
+    OPENAI,
+    SYSTEM_ONE,
+    ServerSettings,
+)
+from fastsheet.data.errors import FastsheetError
+from fastsheet.kinds.rules import Rule
 
 SAMPLE_RULE = Rule("The review is positive.")
 SAMPLE_RECORD = "review: The food was wonderful and the staff were kind."
@@ -52,7 +58,7 @@ class ConnectionTest:
 
 def check_connection(settings: ServerSettings) -> ConnectionTest:
     """The server's models and one sample answer (blocking: run it off the UI thread)."""
-    from fastsheet.server_backend import connect
+    from fastsheet.backends.server_backend import connect
 
     try:
         backend = connect(settings)

@@ -7,8 +7,6 @@ coalesced (about 50 ms) into one dataChanged per column over the changed span.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import polars as pl
 from PySide6.QtCore import (
@@ -20,18 +18,13 @@ from PySide6.QtCore import (
     Signal,
 )
 
-from fastsheet import polarity, reasons
-from fastsheet.cells import Cell, CellState
-from fastsheet.engine import Event, Update
-from fastsheet.kinds import kind_of
-from fastsheet.learned import LEARN_FROM
-from fastsheet.results import DONE, ERROR
-from fastsheet.rules import Rule
+from fastsheet.data.cells import Cell, CellState
+from fastsheet.data.table import column_types
 from fastsheet.session import Session
-from fastsheet.summary import disagreements
-from fastsheet.table import column_types
-from fastsheet.teach import MIN_LABELS
-from ui import theme
+from fastsheet.sheet import reasons
+from ui import headers, theme, view_order
+from ui.live_updates import LiveUpdates
+from ui.view_order import FILTERS
 
 _BLOCK = 64  # view rows materialised at a time
 CELL_ROLE = Qt.ItemDataRole.UserRole + 1  # the Cell value of a rule column
@@ -39,7 +32,6 @@ RULE_ROLE = Qt.ItemDataRole.UserRole + 2  # the Rule of a rule column (header)
 LABELS_SUFFIX = "_gold"  # a rule's own labels column: NAME_gold
 REASONS_SUFFIX = reasons.SUFFIX  # a rule's reasons column: NAME_why
 
-FILTERS = ("All rows", "Flagged", "Not flagged", "Disagrees with gold", "Errors", "Low confidence")
 _Index = QModelIndex | QPersistentModelIndex
 
 
@@ -66,7 +58,7 @@ _SERVED = frozenset(
 )
 
 
-class SheetModel(QAbstractTableModel):
+class SheetModel(LiveUpdates, QAbstractTableModel):
     """Rows of the session's frame (in sort/filter order) × data columns + rule columns."""
 
     visibleRowsChanged = Signal()
@@ -239,59 +231,16 @@ class SheetModel(QAbstractTableModel):
         name = self.column_name(section)
         if not name:
             return None
-        why = self.reasons_of(section)
-        if why is not None:
-            if role == Qt.ItemDataRole.DisplayRole:
-                return f"{name}\n? reasons"
-            if role == Qt.ItemDataRole.ToolTipRole:
-                return (
-                    f"Why {why!r} decided each row, in the model's words: select its cells and "
-                    "press ? (or right-click → Why?). A reason is kept for the verdict it "
-                    "explains; one that argues the other way is marked. Right-click this "
-                    "header to hide the column."
-                )
-            return None
-        owner = self.labels_of(section)
-        if owner is not None:
-            if role == Qt.ItemDataRole.DisplayRole:
-                return f"{name}\n✎ {len(self.session.marks(owner))} marked"
-            if role == Qt.ItemDataRole.ToolTipRole:
-                return (
-                    f"The right answers you marked for {owner!r} (Y: the answer is right, "
-                    "N: it is wrong). They teach the rule; the model never reads this column."
-                )
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            if self.is_rule_column(section):
-                column = self._ev_columns().get(name)
-                kind = column.rule.kind.value if column else "rule"
-                taught = column.taught_from if column else 0
-                look = f" · {yes_line(column.rule)}" if column and kind == "flag" else ""
-                if taught >= MIN_LABELS:
-                    by = f" · {column.taught_by}" if column and column.taught_by else ""
-                    return f"{name}\n✦ {kind} · taught from {taught:,} labels{by}{look}"
-                return f"{name}\n✦ {kind}{look}"
-            return f"{name}\n{self._types.get(name, '')}"
-        if role == Qt.ItemDataRole.ToolTipRole and self.is_rule_column(section):
-            rule = self.session.rule(name) if name in self._ev_columns() else None
-            if rule is None:
-                return name
-            tip = f"Rule column {name!r} ({rule.kind.value}): {rule.text}"
-            if kind_of(rule).polar:
-                good = polarity.of(rule).good
-                tip += (
-                    f"\n{'A yes is the good outcome (green)' if good else 'A yes is a finding to look at (red)'}"
-                    " — click the second line of this header to turn it over."
-                )
-            column = self._ev_columns().get(name)
-            if column is not None and column.taught_by:
-                tip += "\n" + taught_tip(column)
-            return tip
-        if role == RULE_ROLE and self.is_rule_column(section):
-            return self.session.rule(name) if name in self._ev_columns() else None
-        if role == Qt.ItemDataRole.ForegroundRole and self.is_rule_column(section):
-            return theme.accent()
-        return None
+        if (why := self.reasons_of(section)) is not None:
+            return headers.reasons_header(name, why, role)
+        if (owner := self.labels_of(section)) is not None:
+            return headers.labels_header(name, owner, len(self.session.marks(owner)), role)
+        if not self.is_rule_column(section):
+            return f"{name}\n{self._types.get(name, '')}" if role == _DISPLAY else None
+        column = self._ev_columns().get(name)
+        if role == RULE_ROLE:
+            return column.rule if column is not None else None
+        return headers.rule_header(name, column, role)
 
     def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole):
         # called for every role of every painted cell: the cheapest tests come first
@@ -354,7 +303,7 @@ class SheetModel(QAbstractTableModel):
             found = self._is_found(name, int(self._rows[view_row]))
             return theme.found_brush() if found else None
         if role == _TOOLTIP:
-            text = _display(self._series[name][int(self._rows[view_row])])
+            text = theme.data_text(self._series[name][int(self._rows[view_row])])
             return text if len(text) > 40 else None
         return None
 
@@ -400,7 +349,7 @@ class SheetModel(QAbstractTableModel):
             ids = self._rows[block * _BLOCK : (block + 1) * _BLOCK]
             part = self.session.frame[ids]
             columns = self._blocks[block] = {
-                c: [_display(v) for v in part[c].to_list()] for c in part.columns
+                c: [theme.data_text(v) for v in part[c].to_list()] for c in part.columns
             }
         return columns[name][view_row - block * _BLOCK]
 
@@ -443,20 +392,13 @@ class SheetModel(QAbstractTableModel):
         if frame is None:
             return
         rows = np.arange(frame.height, dtype=np.int64)
-        keep = self._filter_mask(frame.height)
+        keep = self._filter_mask()
         if keep is not None:
             rows = rows[keep]
         if self._sort is not None:
             column, order = self._sort
             key = self._sort_key(column, frame)
-            if key is not None:
-                sub = key[rows]
-                if isinstance(sub, np.ndarray) and sub.dtype.kind == "f":
-                    sub = np.where(np.isnan(sub), np.inf, sub)
-                idx = np.argsort(sub, kind="stable")
-                if order == Qt.SortOrder.DescendingOrder:
-                    idx = idx[::-1]
-                rows = rows[idx]
+            rows = view_order.sorted_rows(rows, key, order == Qt.SortOrder.DescendingOrder)
         self._rows = rows
         self._blocks.clear()
         self._cells.clear()
@@ -467,163 +409,24 @@ class SheetModel(QAbstractTableModel):
         name = self.column_name(column)
         if not name:
             return None
-        owner = self.labels_of(column)
-        if owner is not None:
-            labels = self.session.evaluator.labels(owner)
-            return labels if labels is not None else None
+        if (owner := self.labels_of(column)) is not None:
+            return self.session.evaluator.labels(owner)
         if not self.is_rule_column(column):
-            ranks = frame[name].rank(method="ordinal", descending=False).fill_null(frame.height + 1)
-            return ranks.to_numpy().astype(np.float64)
+            return view_order.data_key(frame[name])
         if name not in self._ev_columns():
             return None
-        col = self.session.evaluator.columns[name]
-        if col.result.text is not None:
-            text = pl.Series(col.result.text, dtype=pl.String)
-            return (
-                text.rank(method="ordinal").fill_null(len(text) + 1).to_numpy().astype(np.float64)
-            )
-        values, p = col.result.decide(col.calibration)
-        return col.result.kind.sort_key(col.result.probs, values, p)
+        return view_order.rule_key(self.session.evaluator.columns[name])
 
-    def _filter_mask(self, n: int) -> np.ndarray | None:
+    def _filter_mask(self) -> np.ndarray | None:
         mode, name = self._filter, self._filter_column
         if mode == FILTERS[0] or not name or name not in self._ev_columns():
             return None
-        col = self.session.evaluator.columns[name]
-        values, _ = col.result.decide(col.calibration)
-        done = col.result.state == DONE
-        if mode == "Flagged":
-            return done & (values == 1.0)
-        if mode == "Not flagged":
-            return done & (values == 0.0)
-        if mode == "Errors":
-            return col.result.state == ERROR
-        if mode == "Low confidence":
-            return col.result.low_confidence(col.calibration)
-        if mode == "Disagrees with gold":
-            gold = self.session.evaluator.gold_values(name)
-            keep = np.zeros(n, dtype=bool)
-            if gold is not None:
-                keep[disagreements(col.result, col.calibration, gold)] = True
-            return keep
-        return None
-
-    # ----- engine updates -------------------------------------------------------------------
-
-    def on_event(self, event: Event) -> None:
-        """Coalesce engine updates; repaint changed cells at most every 50 ms."""
-        if not isinstance(event, Update) or not event.rows:
-            self._whole.add(event.column)
-        else:
-            self._dirty.setdefault(event.column, set()).update(event.rows)
-            self._take_cells(event)
-        if not self._flush_timer.isActive():
-            self._flush_timer.start()
-
-    def _take_cells(self, update: Update) -> None:
-        """The pushed values of cells already shown replace them: a repaint reads them
-        here instead of asking the engine (cells never shown are read when shown)."""
-        cells = self._cells
-        name = update.column
-        for row, cell in zip(update.rows, update.cells, strict=True):
-            if (name, row) in cells:
-                cells[(name, row)] = cell
-
-    def flash(self, name: str, rows: np.ndarray, until: float) -> None:
-        """Highlight rows whose decision flipped since the previous rule version."""
-        for r in rows[:5000]:
-            self._flash[(name, int(r))] = until
-        self._whole.add(name)
-        if not self._flush_timer.isActive():
-            self._flush_timer.start()
-        self._unflash_timer.start(max(0, int((until - theme.now()) * 1000)) + 100)
-
-    def _unflash(self) -> None:
-        now = theme.now()
-        expired = {name for (name, _), until in self._flash.items() if until < now}
-        self._flash = {k: u for k, u in self._flash.items() if u >= now}
-        self._whole.update(expired)
-        if self._flash:
-            self._unflash_timer.start(int((min(self._flash.values()) - now) * 1000) + 100)
-        if expired and not self._flush_timer.isActive():
-            self._flush_timer.start()
-
-    def _is_flashing(self, name: str, row: int) -> bool:
-        until = self._flash.get((name, row))
-        if until is None:
-            return False
-        if until < theme.now():
-            del self._flash[(name, row)]
-            return False
-        return True
-
-    def _flush(self) -> None:
-        if self._whole:  # a whole column changed (calibration, a new generation): re-read it
-            self._cells = {k: c for k, c in self._cells.items() if k[0] not in self._whole}
-        if not len(self._rows):
-            self._dirty.clear()
-            self._whole.clear()
-            return
-        names = self.rule_names()
-        refilter = self._filter != FILTERS[0] or (
-            self._sort is not None and self.is_rule_column(self._sort[0])
-        )
-        for name in set(self._dirty) | self._whole:
-            if name not in names:
-                continue
-            col = self.rule_column_index(name)
-            if name in self._whole and ("reasons", name) in self._layout:
-                why = self._layout.index(("reasons", name))
-                self.dataChanged.emit(self.index(0, why), self.index(len(self._rows) - 1, why))
-            if name in self._whole:
-                self.dataChanged.emit(self.index(0, col), self.index(len(self._rows) - 1, col))
-                continue
-            rows = np.fromiter(self._dirty.get(name, set()), dtype=np.int64)
-            # view positions of the changed row ids (hidden rows are -1); one emit over
-            # their span: the view repaints only what is on screen, and rows judged in
-            # random order would otherwise make thousands of one-row ranges per flush
-            positions = self._pos[rows]
-            positions = positions[positions >= 0]
-            if len(positions):
-                start, stop = int(positions.min()), int(positions.max())
-                self.dataChanged.emit(self.index(start, col), self.index(stop, col))
-        self._dirty.clear()
-        self._whole.clear()
-        if refilter and not self._refilter_pending():
-            self._refilter_timer_start()
-
-    def _refilter_pending(self) -> bool:
-        return hasattr(self, "_refilter_timer") and self._refilter_timer.isActive()
-
-    def _refilter_timer_start(self) -> None:
-        if not hasattr(self, "_refilter_timer"):
-            self._refilter_timer = QTimer(self)
-            self._refilter_timer.setSingleShot(True)
-            self._refilter_timer.setInterval(700)
-            self._refilter_timer.timeout.connect(self._refilter)
-        self._refilter_timer.start()
-
-    def _refilter(self) -> None:
-        if self._sort is not None:
-            self.sort(*self._sort)
-        elif self._filter != FILTERS[0]:
-            self.set_filter(self._filter, self._filter_column)
+        ev = self.session.evaluator
+        return view_order.filter_mask(mode, ev.columns[name], ev.gold_values(name))
 
     def _ev_columns(self) -> dict:
         ev = self.session.evaluator
         return ev.columns if ev is not None else {}
-
-
-def _display(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if math.isnan(value):
-            return ""
-        return f"{value:,.2f}" if abs(value) < 1e15 else f"{value:g}"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 def cell_of(index: QModelIndex) -> Cell | None:
@@ -632,30 +435,3 @@ def cell_of(index: QModelIndex) -> Cell | None:
 
 
 __all__ = ["CELL_ROLE", "FILTERS", "CellState", "SheetModel", "cell_of"]
-
-
-def yes_line(rule: Rule) -> str:
-    """How a flag header says what a yes means: "⚑ yes = flagged", "✓ yes = on-policy"."""
-    look = polarity.of(rule)
-    return f"{'✓' if look.good else '⚑'} yes = {look.noun}"
-
-
-def taught_tip(column) -> str:
-    """How the column's labels decide it, in words (the header's tooltip)."""
-    n = column.taught_from
-    learned = column.decision.learned
-    if column.taught_by == "learning":
-        return f"Learning from your {n} labels: waiting for the labelled rows' answers."
-    if learned is not None:
-        agreed, total, share = learned.agreement()
-        held = f"agrees with your labels, each held out: {agreed} / {total}, est. {share:.0%}"
-        if learned.learned:
-            return f"Learned from your {n} labels over the model's reading of each row ({held})."
-        return (
-            f"Your {n} labels recalibrate the model's answer: learning from its reading of "
-            f"the rows did not beat that on them yet ({held})."
-        )
-    later = f" With a local model it learns them from {LEARN_FROM}." if column.rule.learn else ""
-    if column.taught_by == "examples":
-        return f"Taught from {n} labels: examples in the prompt.{later}"
-    return f"Taught from {n} labels: examples in the prompt and a threshold fitted on them.{later}"

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from fastsheet.errors import RuleError
-from fastsheet.split import Step, propose_split
+from fastsheet.data.errors import RuleError
+from fastsheet.plans.split import Step, propose_split
 
 
 class SplitActions:

@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fastsheet.errors import RuleError
-from fastsheet.split import Step, check_steps
+from fastsheet.data.errors import RuleError
+from fastsheet.plans.split import Step, check_steps
 
 HEADERS = ("Column", "Kind", "Formula or rule", "Only where")
 

@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from fastsheet.calibrate import Calibration, Mode
-from fastsheet.summary import FlagSummary, GoldAgreement, LabelSummary, ScoreSummary, Summary
+from fastsheet.sheet.summary import FlagSummary, GoldAgreement, LabelSummary, ScoreSummary, Summary
+from fastsheet.stats.calibrate import Calibration, Mode
 from ui.threshold_histogram import ThresholdHistogram
 
 THRESHOLD_SOURCES = {

@@ -5,16 +5,16 @@ The only place where a Cell value becomes something a person sees.
 
 from __future__ import annotations
 
+import math
 import time
 
 from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QPalette
 
-from fastsheet import polarity
-from fastsheet.cells import Cell, CellState
-from fastsheet.kinds import kind_of
+from fastsheet.data.cells import Cell, CellState
+from fastsheet.kinds import kind_of, polarity
 from fastsheet.kinds.base import FLAG_STYLE, NUMBER_STYLE, TEXT_STYLE, VALUE_STYLE
-from fastsheet.reasons import Reason
-from fastsheet.rules import Rule
+from fastsheet.kinds.rules import Rule
+from fastsheet.sheet.reasons import Reason
 
 
 def now() -> float:
@@ -205,3 +205,16 @@ def italic_font() -> QFont:
     font = QFont()
     font.setItalic(True)
     return font
+
+
+def data_text(value: object) -> str:
+    """How a data cell shows its value: empty for null or NaN, numbers with separators."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        return f"{value:,.2f}" if abs(value) < 1e15 else f"{value:g}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

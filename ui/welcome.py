@@ -7,7 +7,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QGridLayout, QLabel, QListWidget, QPushButton, QVBoxLayout, QWidget
 
-from fastsheet.project import AppState
+from fastsheet.files.project import AppState
 
 SAMPLES = (
     (

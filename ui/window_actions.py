@@ -7,7 +7,7 @@ from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QComboBox, QLabel, QMenu, QToolBar, QToolButton, QWidget
 
 from fastsheet.kinds import KINDS
-from fastsheet.rules import Kind
+from fastsheet.kinds.rules import Kind
 from ui.sheet_model import FILTERS
 
 

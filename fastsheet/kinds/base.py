@@ -11,19 +11,16 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
-from fastsheet.calibrate import Calibration
-from fastsheet.cells import Answer
-from fastsheet.head import Shape
-from fastsheet.question import Question
-
-if TYPE_CHECKING:
-    from fastsheet.results import ResultColumn
-    from fastsheet.rules import Kind, Rule
+from fastsheet.data.cells import Answer
+from fastsheet.data.question import Question
+from fastsheet.kinds.results import ResultColumn
+from fastsheet.kinds.rules import Kind, Rule
+from fastsheet.stats.calibrate import Calibration
+from fastsheet.stats.head import Shape
 
 _REFERENCE = re.compile(r"\{([^{}]+)\}")
 
@@ -60,8 +57,6 @@ class ColumnKind:
     def make(self, text: str, name: str, options: Mapping[str, str], base: Rule | None) -> Rule:
         """A rule of this kind from what the user typed (options: "labels", "scale", and
         "where", the condition)."""
-        from fastsheet.rules import Rule
-
         extra = {"max_tokens": base.max_tokens, "yes_means": base.yes_means} if base else {}
         where = options.get("where", "")
         return Rule(
@@ -82,8 +77,6 @@ class ColumnKind:
 
     @property
     def kind(self) -> Kind:
-        from fastsheet.rules import Kind
-
         return Kind(self.name)
 
     def identity(self, rule: Rule) -> dict[str, object]:
@@ -104,8 +97,6 @@ class ColumnKind:
 
     def new_result(self, rule: Rule, n: int, generation: int) -> ResultColumn:
         """An empty result column for `rule` over n rows."""
-        from fastsheet.results import ResultColumn
-
         return ResultColumn(rule, n, generation)
 
     # ----- asking the model --------------------------------------------------------------

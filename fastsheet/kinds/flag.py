@@ -5,21 +5,20 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
-from fastsheet.calibrate import Calibration, Mode, calibrate_flag
-from fastsheet.cells import Answer
-from fastsheet.errors import DataError
-from fastsheet.head import Shape
+from fastsheet.data.cells import Answer
+from fastsheet.data.errors import DataError
+from fastsheet.data.question import Noul
 from fastsheet.kinds.base import FLAG_STYLE, ColumnKind
-from fastsheet.metrics import wilson
-from fastsheet.question import Noul
-
-if TYPE_CHECKING:
-    from fastsheet.rules import Rule
+from fastsheet.kinds.polarity import of
+from fastsheet.kinds.registry import register
+from fastsheet.kinds.rules import Rule
+from fastsheet.stats.calibrate import Calibration, Mode, calibrate_flag
+from fastsheet.stats.head import Shape
+from fastsheet.stats.metrics import wilson
 
 LOW_MARGIN = 0.2  # |logit(p) - logit(threshold)| below this is low confidence
 
@@ -183,8 +182,6 @@ class FlagKind(ColumnKind):
         return Noul(rule.text)
 
     def worded(self, summary: object, rule: Rule) -> object:
-        from fastsheet.polarity import of
-
         if isinstance(summary, FlagSummary) and summary.word == "flagged":
             return replace(summary, word=of(rule).noun)
         return summary
@@ -252,4 +249,4 @@ class FlagKind(ColumnKind):
         return (("Yes", True), ("No", False))
 
 
-FLAG = FlagKind()
+FLAG = register(FlagKind())

@@ -4,23 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
-from fastsheet.calibrate import Calibration
-from fastsheet.cells import Cell, CellState
-from fastsheet.errors import RuleError
-from fastsheet.formula import BOOL, DATE, NUMBER, Formula, names, parse_formula
+from fastsheet.data.cells import Cell, CellState
+from fastsheet.data.errors import RuleError
+from fastsheet.formula.parser import BOOL, DATE, NUMBER, Formula, names, parse_formula
 from fastsheet.kinds.base import VALUE_STYLE, ColumnKind
 from fastsheet.kinds.flag import breakdown_yes, flag_summary
+from fastsheet.kinds.registry import register
+from fastsheet.kinds.results import DONE, ERROR, ResultColumn
+from fastsheet.kinds.rules import Rule
 from fastsheet.kinds.score import ScoreSummary
 from fastsheet.kinds.text import TextSummary
-from fastsheet.results import DONE, ERROR, ResultColumn
-
-if TYPE_CHECKING:
-    from fastsheet.rules import Rule
+from fastsheet.stats.calibrate import Calibration
 
 
 class FormulaResult(ResultColumn):
@@ -124,8 +122,6 @@ class FormulaKind(ColumnKind):
     judged = False
 
     def make(self, text: str, name: str, options: Mapping[str, str], base: Rule | None) -> Rule:
-        from fastsheet.rules import Rule
-
         return Rule(text, name=name, kind=self.kind)
 
     def rule_references(self, rule: Rule) -> list[str]:
@@ -142,7 +138,7 @@ class FormulaKind(ColumnKind):
         return FormulaResult(rule, n, generation)
 
 
-FORMULA = FormulaKind()
+FORMULA = register(FormulaKind())
 
 
 def compute_formula(rule: Rule, frame: pl.DataFrame) -> FormulaResult:

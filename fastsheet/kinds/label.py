@@ -5,20 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
-from fastsheet.calibrate import Calibration, Mode, calibrate_label
-from fastsheet.cells import Answer
-from fastsheet.errors import RuleError
-from fastsheet.head import Shape
+from fastsheet.data.cells import Answer
+from fastsheet.data.errors import RuleError
+from fastsheet.data.question import Choice
 from fastsheet.kinds.base import CATEGORY_STYLE, ColumnKind
-from fastsheet.question import Choice
-
-if TYPE_CHECKING:
-    from fastsheet.rules import Rule
+from fastsheet.kinds.registry import register
+from fastsheet.kinds.rules import Rule
+from fastsheet.stats.calibrate import Calibration, Mode, calibrate_label
+from fastsheet.stats.head import Shape
 
 LOW_TOP_P = 0.5  # top probability below this is low confidence
 
@@ -111,8 +109,6 @@ class LabelKind(ColumnKind):
         return {"labels": labels, "descriptions": notes if any(notes) else ()}
 
     def make(self, text: str, name: str, options: Mapping[str, str], base: Rule | None) -> Rule:
-        from fastsheet.rules import Rule
-
         labels, notes = parse_label_options(options.get("labels", ""))
         where = options.get("where", "")
         return Rule(
@@ -189,4 +185,4 @@ class LabelKind(ColumnKind):
         return tuple((label, label) for label in rule.labels)
 
 
-LABEL = LabelKind()
+LABEL = register(LabelKind())

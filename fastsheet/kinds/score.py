@@ -7,21 +7,19 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 
-from fastsheet.calibrate import Calibration
-from fastsheet.cells import Answer
-from fastsheet.errors import RuleError
-from fastsheet.head import Shape
+from fastsheet.data.cells import Answer
+from fastsheet.data.errors import RuleError
+from fastsheet.data.question import Score
 from fastsheet.kinds.base import NUMBER_STYLE, ColumnKind
 from fastsheet.kinds.label import LOW_TOP_P, weighted
-from fastsheet.question import Score
-
-if TYPE_CHECKING:
-    from fastsheet.rules import Rule
+from fastsheet.kinds.registry import register
+from fastsheet.kinds.rules import Rule
+from fastsheet.stats.calibrate import Calibration
+from fastsheet.stats.head import Shape
 
 
 @dataclass(frozen=True)
@@ -66,8 +64,6 @@ class ScoreKind(ColumnKind):
         return {}
 
     def make(self, text: str, name: str, options: Mapping[str, str], base: Rule | None) -> Rule:
-        from fastsheet.rules import Rule
-
         scale = parse_scale(options.get("scale") or "1-5")
         where = options.get("where", "")
         return Rule(text, name=name, kind=self.kind, scale=scale, where=where, **self.kept(base))  # type: ignore[arg-type]
@@ -155,4 +151,4 @@ def steps_on(values: np.ndarray, scale: tuple[int, int]) -> np.ndarray:
     return np.where(on, points - lo, np.nan)
 
 
-SCORE = ScoreKind()
+SCORE = register(ScoreKind())

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
-from fastsheet.errors import RuleError
+from fastsheet.data.errors import RuleError
+from fastsheet.data.question import Generate
 from fastsheet.kinds.base import TEXT_STYLE, ColumnKind
-from fastsheet.question import Generate
-
-if TYPE_CHECKING:
-    from fastsheet.rules import Rule
+from fastsheet.kinds.registry import register
+from fastsheet.kinds.rules import Rule
 
 
 @dataclass(frozen=True)
@@ -41,8 +39,6 @@ class TextKind(ColumnKind):
         return {}
 
     def make(self, text: str, name: str, options: Mapping[str, str], base: Rule | None) -> Rule:
-        from fastsheet.rules import Rule
-
         tokens = base.max_tokens if base else 48
         return Rule(
             text, name=name, kind=self.kind, max_tokens=tokens, where=options.get("where", "")
@@ -65,4 +61,4 @@ class TextKind(ColumnKind):
         return TextSummary(total - skipped, len(values), skipped)
 
 
-TEXT = TextKind()
+TEXT = register(TextKind())

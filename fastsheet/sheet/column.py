@@ -14,17 +14,25 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
-from fastsheet.calibrate import Calibration
-from fastsheet.cells import Answer, Cell
-from fastsheet.history import History, decision_codes
+from fastsheet.data.cells import Answer, Cell
+from fastsheet.formula.shortcircuit import both
 from fastsheet.kinds import kind_of
-from fastsheet.reasons import Reason, ReasonWriter, verdict_text
-from fastsheet.results import CACHE, DONE, ERROR, MODEL, PENDING, RUNNING, SKIPPED, ResultColumn
-from fastsheet.rules import Rule
-from fastsheet.runner import RuleRunner
+from fastsheet.kinds.results import (
+    CACHE,
+    DONE,
+    ERROR,
+    MODEL,
+    PENDING,
+    RUNNING,
+    SKIPPED,
+    ResultColumn,
+)
+from fastsheet.kinds.rules import Rule
+from fastsheet.learning.teach import MIN_LABELS
 from fastsheet.sheet.decision import Decision
 from fastsheet.sheet.events import ColumnEvent, Event, Update
 from fastsheet.sheet.graph import Node
+from fastsheet.sheet.history import History, decision_codes
 from fastsheet.sheet.model_thread import (
     Answered,
     Dropped,
@@ -35,9 +43,10 @@ from fastsheet.sheet.model_thread import (
     Running,
     Taught,
 )
-from fastsheet.shortcircuit import both
-from fastsheet.summary import summarize
-from fastsheet.teach import MIN_LABELS
+from fastsheet.sheet.reasons import Reason, ReasonWriter, verdict_text
+from fastsheet.sheet.runner import RuleRunner
+from fastsheet.sheet.summary import summarize
+from fastsheet.stats.calibrate import Calibration
 
 
 @dataclass
@@ -202,6 +211,28 @@ class Column:
             return None
         value = self.result.decide_rows([row], self.calibration)[0][0]
         return reason if reason.verdict == verdict_text(self.rule, value) else None
+
+    def reasons_to_ask(self, rows: Sequence[int]) -> list[int]:
+        """Queue a reason for each judged row of `rows` whose reason for its verdict is
+        neither known nor queued; returns the rows queued (the model thread writes them)."""
+        if self.runner is None or self.result.kind.stores_text:
+            return []
+        done = [int(r) for r in rows if self.result.state[int(r)] == DONE]
+        values = self.result.decide_rows(done, self.calibration)[0] if done else []
+        if self.writer is None:
+            self.writer = ReasonWriter(self.rule, self.runner)
+        queued = []
+        for row, value in zip(done, values, strict=True):
+            verdict = verdict_text(self.rule, value)
+            known = self.reasons.get(row)
+            if (known is not None and known.verdict == verdict) or (
+                row in self.explaining and self.writer.verdicts.get(row) == verdict
+            ):
+                continue
+            self.writer.verdicts[row] = verdict
+            self.explaining.add(row)
+            queued.append(row)
+        return queued
 
     # ----- what applying changes ---------------------------------------------------------
 

@@ -20,22 +20,22 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from fastsheet.backend import Backend
-from fastsheet.cache import ResultCache
-from fastsheet.calibrate import Calibration, Mode, choose, unlabeled_flag
-from fastsheet.cells import Answer
-from fastsheet.head import Reducer
+from fastsheet.backends.base import Backend
+from fastsheet.data.cells import Answer
 from fastsheet.kinds.base import ColumnKind
-from fastsheet.learned import LEARN_FROM, Learned, learnable_rows, learns, reducer_for
-from fastsheet.results import DONE, ResultColumn
-from fastsheet.rules import Rule
-from fastsheet.runner import RuleRunner, example_rows, with_examples
-from fastsheet.teach import (
+from fastsheet.kinds.results import DONE, ResultColumn
+from fastsheet.kinds.rules import Rule
+from fastsheet.learning.learned import LEARN_FROM, Learned, learnable_rows, learns, reducer_for
+from fastsheet.learning.teach import (
     MIN_HELD_OUT,
     MIN_LABELS,
     held_out_calibration,
     held_out_rows,
 )
+from fastsheet.sheet.cache import ResultCache
+from fastsheet.sheet.runner import RuleRunner, example_rows, with_examples
+from fastsheet.stats.calibrate import Calibration, Mode, choose, unlabeled_flag
+from fastsheet.stats.head import Reducer
 
 #: labelled rows a learning column judges before the rest, at most (the head's first fit)
 FIRST_LABELLED = 256

@@ -7,7 +7,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 
-from fastsheet.cells import Cell
+from fastsheet.data.cells import Cell
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import polars as pl
 
-from fastsheet.formula import Formula
+from fastsheet.formula.parser import Formula
 
 Compute = Callable[[Formula, pl.DataFrame], pl.Series]
 

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from fastsheet.errors import RuleError
-from fastsheet.formula import Formula, names, parse_formula
+from fastsheet.data.errors import RuleError
+from fastsheet.formula.parser import Formula, names, parse_formula
+from fastsheet.formula.shortcircuit import any_of, both, needed_where
 from fastsheet.kinds import kind_of
-from fastsheet.rules import Rule
-from fastsheet.shortcircuit import any_of, both, needed_where
+from fastsheet.kinds.rules import Rule
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from fastsheet.cells import Answer
-from fastsheet.errors import BackendFailure, FastsheetError, Interrupted
-from fastsheet.priority import lower_this_thread
-from fastsheet.schedule import Schedule, Task
+from fastsheet.data.cells import Answer
+from fastsheet.data.errors import BackendFailure, FastsheetError, Interrupted
+from fastsheet.sheet.priority import lower_this_thread
+from fastsheet.sheet.schedule import Schedule, Task
 
 log = logging.getLogger(__name__)
 

@@ -13,15 +13,15 @@ from collections.abc import Sequence
 import numpy as np
 import polars as pl
 
-from fastsheet.cells import Cell
-from fastsheet.history import Diff, Generation
-from fastsheet.label_next import at_random, label_next
-from fastsheet.labels import label_array
-from fastsheet.reasons import Reason
-from fastsheet.results import SKIPPED
-from fastsheet.schedule import Schedule
+from fastsheet.data.cells import Cell
+from fastsheet.kinds.results import SKIPPED
+from fastsheet.learning.label_next import at_random, label_next
+from fastsheet.learning.labels import label_array
 from fastsheet.sheet.column import Column
-from fastsheet.summary import GoldAgreement, Summary, agreement, breakdown, summarize
+from fastsheet.sheet.history import Diff, Generation
+from fastsheet.sheet.reasons import Reason
+from fastsheet.sheet.schedule import Schedule
+from fastsheet.sheet.summary import GoldAgreement, Summary, agreement, breakdown, summarize
 
 
 class SheetReads:

@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 import qasync
 
-from fastsheet.cache import ResultCache
-from fastsheet.project import AppState
+from fastsheet.files.project import AppState
 from fastsheet.session import Session
+from fastsheet.sheet.cache import ResultCache
 from tests.helpers import CountingBackend
 from ui.app import create_window
 

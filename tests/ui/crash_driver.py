@@ -14,11 +14,11 @@ from pathlib import Path
 
 import qasync
 
-from fastsheet.cache import ResultCache
-from fastsheet.llama_backend import LlamaBackend
-from fastsheet.models import FAST_MODEL, resolve_model
-from fastsheet.project import AppState
+from fastsheet.backends.llama_backend import LlamaBackend
+from fastsheet.backends.models import FAST_MODEL, resolve_model
+from fastsheet.files.project import AppState
 from fastsheet.session import Session
+from fastsheet.sheet.cache import ResultCache
 from tests.helpers import CountingBackend
 from ui.app import application, create_window
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
-from fastsheet.paths import PROJECT_ROOT
+from fastsheet.data.paths import PROJECT_ROOT
 from tests.ui.crash_driver import RULE
 
 ROWS = 240

@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 from PySide6.QtCore import Qt
 
-from fastsheet.rules import Kind
+from fastsheet.kinds.rules import Kind
 from tests.ui.helpers import open_file, run, settle, type_rule
 
 

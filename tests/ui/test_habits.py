@@ -12,8 +12,8 @@ import pytest
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QMimeData, Qt
 from PySide6.QtGui import QGuiApplication
 
-from fastsheet.clipboard import sheet_from_text
-from fastsheet.table import load_table
+from fastsheet.data.clipboard import sheet_from_text
+from fastsheet.data.table import load_table
 from tests.ui.helpers import open_file, run, sheet_with_rule
 from ui import theme
 

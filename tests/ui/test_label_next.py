@@ -11,8 +11,8 @@ import numpy as np
 import polars as pl
 from PySide6.QtCore import Qt
 
-from fastsheet.learned import LEARN_FROM
-from fastsheet.rules import Kind
+from fastsheet.kinds.rules import Kind
+from fastsheet.learning.learned import LEARN_FROM
 from tests.ui.helpers import open_file, settle, sheet_with_rule, type_rule
 
 ROOT = Path(__file__).resolve().parents[2]

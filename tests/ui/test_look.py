@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from PySide6.QtGui import QPalette
 
-from fastsheet.cells import Cell, CellState
-from fastsheet.paths import PROJECT_ROOT
-from fastsheet.project import AppState
-from fastsheet.rules import Kind, Rule
+from fastsheet.data.cells import Cell, CellState
+from fastsheet.data.paths import PROJECT_ROOT
+from fastsheet.files.project import AppState
+from fastsheet.kinds.rules import Kind, Rule
 from tests.ui.helpers import open_file
 from ui import palette, theme
 from ui.app import application, create_window

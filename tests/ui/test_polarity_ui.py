@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QPoint, Qt
 
-from fastsheet.polarity import FINDING
-from fastsheet.project import load_project
+from fastsheet.files.project import load_project
+from fastsheet.kinds.polarity import FINDING
 from tests.ui.helpers import open_file, settle, sheet_with_rule, type_rule
 from ui import theme
 

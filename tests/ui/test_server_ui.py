@@ -6,7 +6,7 @@ import asyncio
 
 from PySide6.QtCore import Qt
 
-from fastsheet.server import ServerSettings
+from fastsheet.backends.server import ServerSettings
 from tests.ui.helpers import open_file, run, settle, type_rule
 from ui.settings_dialog import SettingsDialog
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_discovery import fake_home  # noqa: F401 (fixture)
+from tests.backends.test_discovery import fake_home  # noqa: F401 (fixture)
 from ui.settings_dialog import SettingsDialog
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
 
-from fastsheet.calibrate import Mode
+from fastsheet.stats.calibrate import Mode
 from tests.ui.helpers import run, settle, sheet_with_rule
 
 

@@ -11,8 +11,8 @@ import polars as pl
 import shiboken6
 from PySide6.QtCore import QItemSelectionModel, Qt
 
-from fastsheet.project import Project, load_project, save_project
-from fastsheet.rules import Rule
+from fastsheet.files.project import Project, load_project, save_project
+from fastsheet.kinds.rules import Rule
 from tests.ui.helpers import open_file, run, settle, sheet_with_rule, type_rule
 from ui import theme
 from ui.app import SAMPLES, StallMeter, create_window
@@ -280,7 +280,7 @@ def test_support_sample_writes_replies_and_counts_the_judge(app, qtbot):
         shown = model.index(view_row, col + 1).data()
         assert reason is not None and reason.text and "\n" not in reason.text
         assert shown.endswith(reason.text)
-        # (what a reason says is tested on the default tier: tests/test_reasons.py)
+        # (what a reason says is tested on the default tier: tests/sheet/test_reasons.py)
         assert reason.text in model.index(view_row, col).data(Qt.ItemDataRole.ToolTipRole)
     assert model.index(5, col + 1).data() == ""  # never asked
     # an edit drops them
@@ -293,7 +293,7 @@ def test_support_sample_writes_replies_and_counts_the_judge(app, qtbot):
 
 def test_candidates_sample_works_in_steps_and_agrees_with_its_gold(default_app, qtbot):
     """The starter is split into steps: an exact formula, a short rule over {summary} only
-    where the formula holds, and their combination (issue 9). On the default tier."""
+    where the formula holds, and their combination. On the default tier."""
     window, counting, loop = default_app
     open_file(window, loop, SAMPLES / "candidates.fastsheet")
     run(loop, window.session.evaluator.wait_idle(), timeout=600)
@@ -308,7 +308,7 @@ def test_candidates_sample_works_in_steps_and_agrees_with_its_gold(default_app, 
     assert kept.sum() <= counting.rows <= kept.sum() + 3  # + the content-free probes
     assert all(ev.cell("led_team", r).state.value == "skipped" for r in np.flatnonzero(~kept))
     # the combination agrees with the sample's gold (measured: on every row; the whole
-    # rule in one prompt: 0.71, README)
+    # rule in one prompt: 0.71, docs/app.md)
     shortlist = ev.values_of("shortlist").fill_null(False).to_numpy()
     gold = frame["qualifies"].to_numpy()
     tp, tn = (shortlist & gold).sum(), (~shortlist & ~gold).sum()
@@ -335,7 +335,7 @@ def test_the_event_loop_never_stalls_while_evaluating_and_scrolling(app, qtbot):
     run(loop, window.session.evaluator.wait_idle())
     assert (
         meter.max_stall < 0.25
-    )  # generous for a loaded CI machine; README reports the measured figure
+    )  # generous for a loaded CI machine; docs/performance.md reports the measured figure
 
 
 def test_autosave_restores_unsaved_rules_after_a_crash(app, reviews_csv, qtbot, tmp_path):
@@ -387,8 +387,8 @@ def test_the_app_never_opens_a_network_connection(app, qtbot, monkeypatch):
 def test_the_grid_shows_pushed_cells_without_asking_the_engine_again(app, reviews_csv, qtbot):
     from dataclasses import replace
 
-    from fastsheet.cells import Cell, CellState
-    from fastsheet.engine import ColumnEvent, Update
+    from fastsheet.data.cells import Cell, CellState
+    from fastsheet.sheet.engine import ColumnEvent, Update
     from ui.sheet_model import CELL_ROLE
 
     window, _, loop = app
