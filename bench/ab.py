@@ -34,11 +34,18 @@ async def first_screen(model: str | None) -> float:
     """Seconds from an edit to its 30 visible rows done (default model, no cache)."""
     import polars as pl
 
-    from fastsheet.backends.llama_backend import LlamaBackend
-    from fastsheet.backends.models import resolve_model
-    from fastsheet.kinds.rules import Rule
-    from fastsheet.sheet.cache import NoCache
-    from fastsheet.sheet.engine import Evaluator, Update
+    try:
+        from fastsheet.backends.llama_backend import LlamaBackend
+        from fastsheet.backends.models import resolve_model
+        from fastsheet.kinds.rules import Rule
+        from fastsheet.sheet.cache import NoCache
+        from fastsheet.sheet.engine import Evaluator, Update
+    except ImportError:  # a checkout from before the core's packages
+        from fastsheet.cache import NoCache  # type: ignore[no-redef]
+        from fastsheet.engine import Evaluator, Update  # type: ignore[no-redef]
+        from fastsheet.llama_backend import LlamaBackend  # type: ignore[no-redef]
+        from fastsheet.models import resolve_model  # type: ignore[no-redef]
+        from fastsheet.rules import Rule  # type: ignore[no-redef]
 
     backend = LlamaBackend(resolve_model(model))
     frame = pl.read_csv(HERE / "data" / "reviews.csv").sample(300, seed=0).select("review")

@@ -52,6 +52,16 @@ class Backend(ABC):
         check = getattr(self, "_stale", None)
         return bool(check and check())
 
+    #: it writes text under a grammar (`write_chat`), so it can compile rules
+    can_write: bool = False
+
+    def write_chat(
+        self, turns: Sequence[dict[str, str]], text: str, grammar: str, max_tokens: int = 200
+    ) -> str:
+        """The model's next turn after `turns` (RECORD in the last one stands for `text`),
+        every token allowed by `grammar`. Only a backend that `can_write` has it."""
+        raise NotImplementedError(f"{self.name or type(self).__name__} does not write plans")
+
     def close(self) -> None:
         """Release the model."""
 

@@ -25,6 +25,7 @@ from fastsheet.backends.gguf import read_info
 from fastsheet.backends.llama_generate import TextGeneration
 from fastsheet.backends.llama_runtime import default_threads, route_llama_log
 from fastsheet.backends.llama_states import FINAL, StateTap, layer_name
+from fastsheet.backends.llama_write import GrammarWriting
 from fastsheet.backends.models import framing_for
 from fastsheet.backends.prompts import Prompt, build_prompt
 from fastsheet.backends.state_store import kept, kept_layer
@@ -52,7 +53,7 @@ class _Plan:
     trie: CandidateTrie
 
 
-class LlamaBackend(TextGeneration, Backend):
+class LlamaBackend(TextGeneration, GrammarWriting, Backend):
     """Judges rows with a GGUF model through llama-cpp-python's low-level API."""
 
     def __init__(
@@ -228,11 +229,14 @@ class LlamaBackend(TextGeneration, Backend):
 
     def _prefix_seq(self, plan: _Plan) -> tuple[int, int]:
         """The slot sequence holding this prompt's prefix, decoding it if needed."""
-        text = plan.prompt.prefix
+        return self._kept_prefix(plan.prompt.prefix, plan.prefix_tokens)
+
+    def _kept_prefix(self, text: str, tokens: Sequence[int]) -> tuple[int, int]:
+        """The slot sequence holding `tokens` (the tokens of `text`), decoding them once;
+        the least recently used prefix makes room."""
         if text in self._prefixes:
             self._prefixes.move_to_end(text)
             return self._prefixes[text]
-        tokens = plan.prefix_tokens
         if len(tokens) + self.max_record_tokens + 64 > self.n_ctx // 2:
             raise ModelError(
                 "The rule (with its examples) is too long for the model's context: shorten it, "

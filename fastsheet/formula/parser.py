@@ -12,62 +12,29 @@ import datetime as dt
 import difflib
 import itertools
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import polars as pl
 
 from fastsheet.data.errors import RuleError
-
-NUMBER, TEXT, BOOL, DATE, ANY = "number", "text", "true/false", "date", "any"
-
-_TOKEN = re.compile(
-    r"""(?P<space>\s+)
-      |(?P<number>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)
-      |(?P<string>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
-      |(?P<braced>\{[^{}]*\})
-      |(?P<name>[A-Za-z_][A-Za-z0-9_]*)
-      |(?P<op><=|>=|<>|!=|==|&&|\|\||[-+*/%<>=(),&!])""",
-    re.VERBOSE,
+from fastsheet.formula.functions import FUNCTIONS
+from fastsheet.formula.language import (
+    ANY,
+    BOOL,
+    COMPARISONS,
+    DATE,
+    KEYWORDS,
+    NUMBER,
+    RESULT_NAME,
+    TEXT,
+    FormulaError,
+    Token,
+    Typed,
+    described,
+    dtype_type,
+    tokenize,
 )
-_RESULT = "\u2063formula\u2063"  # a name no data column has (with_columns broadcasts literals)
-_KEYWORDS = {"and", "or", "not", "true", "false", "in"}
-_COMPARISONS = {"=", "==", "!=", "<>", "<", "<=", ">", ">="}
-
-
-def described(value_type: str) -> str:
-    """A type in a sentence: "a number", "text", "true/false", "a date"."""
-    return {NUMBER: "a number", DATE: "a date", ANY: "a value"}.get(value_type, value_type)
-
-
-class FormulaError(RuleError):
-    """A formula that cannot be read: the message names the position and what was expected."""
-
-    def __init__(self, text: str, position: int, message: str) -> None:
-        self.position = position
-        pointer = " " * position + "^"
-        super().__init__(f"{message} (at character {position + 1}).\n  {text}\n  {pointer}")
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # number, string, name, op, end
-    text: str
-    position: int
-
-    @property
-    def word(self) -> str:
-        return self.text.lower() if self.kind == "name" else self.text
-
-
-@dataclass(frozen=True)
-class Typed:
-    """A parsed part: its polars expression and its type (NUMBER, TEXT, BOOL, DATE, ANY)."""
-
-    expr: pl.Expr
-    type: str
-    position: int
-    literal: object = None  # the value of a literal, for dates written as text
 
 
 @dataclass(frozen=True)
@@ -81,7 +48,7 @@ class Formula:
 
     def evaluate(self, frame: pl.DataFrame) -> pl.Series:
         """The formula's value on every row of `frame`."""
-        column = frame.lazy().with_columns(self.expr.alias(_RESULT)).select(_RESULT)
+        column = frame.lazy().with_columns(self.expr.alias(RESULT_NAME)).select(RESULT_NAME)
         return column.collect().to_series()
 
     def condition(self, frame: pl.DataFrame) -> pl.Series:
@@ -96,42 +63,6 @@ class Formula:
                 f"A condition must be true or false; {self.text!r} gives {described(self.type)}."
             )
         return self
-
-
-def tokenize(text: str) -> list[Token]:
-    tokens: list[Token] = []
-    at = 0
-    while at < len(text):
-        match = _TOKEN.match(text, at)
-        if match is None:
-            char = text[at]
-            hint = " (names are letters, digits and _; use {braces} for others)"
-            if char in "\"'":
-                raise FormulaError(text, at, "This text has no closing quote")
-            if char == "{":
-                raise FormulaError(text, at, "This {name} has no closing brace")
-            raise FormulaError(text, at, f"Unexpected character {char!r}" + hint)
-        kind, value = match.lastgroup or "", match.group()
-        if kind == "braced":
-            tokens.append(Token("column", value[1:-1].strip(), at))
-        elif kind != "space":
-            tokens.append(Token(kind, value, at))
-        at = match.end()
-    tokens.append(Token("end", "", len(text)))
-    return tokens
-
-
-def dtype_type(dtype: pl.DataType) -> str:
-    """The formula type of a polars column type."""
-    if dtype == pl.Boolean:
-        return BOOL
-    if dtype.is_numeric():
-        return NUMBER
-    if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
-        return TEXT
-    if dtype == pl.Date or isinstance(dtype, pl.Datetime):
-        return DATE
-    return ANY
 
 
 def parse_formula(text: str, columns: Mapping[str, pl.DataType | str]) -> Formula:
@@ -158,7 +89,7 @@ def names(text: str) -> list[str]:
     found = []
     for token, after in itertools.pairwise(tokens):
         if token.kind == "column" or (
-            token.kind == "name" and token.word not in _KEYWORDS and after.text != "("
+            token.kind == "name" and token.word not in KEYWORDS and after.text != "("
         ):
             found.append(token.text)
     return list(dict.fromkeys(found))
@@ -228,11 +159,15 @@ class _Parser:
         left = self.concatenation()
         if self.is_word("in"):
             return self.membership(left)
-        if self.peek.text not in _COMPARISONS:
+        if self.is_word("not") and self.tokens[self.at + 1].word == "in":
+            self.take()  # not
+            inside = self.membership(left)
+            return Typed(~inside.expr, BOOL, left.position)
+        if self.peek.text not in COMPARISONS:
             return left
         op = self.take()
         right = self.concatenation()
-        if self.peek.text in _COMPARISONS:
+        if self.peek.text in COMPARISONS:
             raise self.fail(self.peek, "Comparisons do not chain: write a < b and b < c")
         return Typed(self.compare(left, op, right), BOOL, left.position)
 
@@ -301,7 +236,7 @@ class _Parser:
                 return Typed(pl.lit(value), BOOL, token.position, value)
             if self.peek.text == "(":
                 return self.call(token)
-            if token.word in _KEYWORDS:
+            if token.word in KEYWORDS:
                 raise self.fail(token, f"Expected a value before {token.text!r}")
             return self.column(token, token.text)
         if token.kind == "end":
@@ -323,9 +258,9 @@ class _Parser:
         return Typed(pl.col(name), self.types[name], token.position)
 
     def call(self, name: Token) -> Typed:
-        function = _FUNCTIONS.get(name.word)
+        function = FUNCTIONS.get(name.word)
         if function is None:
-            known = ", ".join(sorted(_FUNCTIONS))
+            known = ", ".join(sorted(FUNCTIONS))
             raise self.fail(name, f"Unknown function {name.text!r}. Functions are: {known}")
         self.expect("(", f"after {name.text}")
         args: list[Typed] = []
@@ -345,7 +280,9 @@ class _Parser:
 
     def membership(self, left: Typed) -> Typed:
         self.take()  # in
-        self.expect("(", 'after in, e.g. region in ("EU", "US")')
+        if self.peek.kind in ("name", "column") and self.peek.text != "(":
+            return self.item_of(left, self.take())
+        self.expect("(", 'after in, e.g. region in ("EU", "US") or category in usual_spending')
         items = [self.expression()]
         while self.peek.text == ",":
             self.take()
@@ -356,6 +293,17 @@ class _Parser:
         for test in tests[1:]:
             expr = expr | test
         return Typed(expr, BOOL, left.position)
+
+    def item_of(self, left: Typed, name: Token) -> Typed:
+        """`value in list_column`: the value is one of the column's comma-separated items
+        (trimmed, ignoring case), as `"sql" in skills` reads "SQL, Python"."""
+        items = self.column(name, name.text)
+        if items.type not in (TEXT, ANY) or left.type not in (TEXT, ANY):
+            raise self.fail(name, f"'in {name.text}' needs text on both sides")
+        listed = items.expr.str.to_lowercase().str.split(",")
+        listed = listed.list.eval(pl.element().str.strip_chars())
+        value = left.expr.str.to_lowercase().str.strip_chars()
+        return Typed(listed.list.contains(value), BOOL, left.position)
 
     # type checks
 
@@ -429,126 +377,3 @@ class _Parser:
 
 def _unquote(token: str) -> str:
     return re.sub(r"\\(.)", r"\1", token[1:-1])
-
-
-@dataclass(frozen=True)
-class _Function:
-    arity: tuple[int, int]
-    build: Callable[[_Parser, Token, list[Typed]], Typed]
-
-
-def _text_test(method: str) -> _Function:
-    def build(p: _Parser, name: Token, args: list[Typed]) -> Typed:
-        text = p.want(name, args[0], TEXT).str.to_lowercase()
-        part = p.want(name, args[1], TEXT).str.to_lowercase()
-        if method == "contains":
-            expr = text.str.contains(part, literal=True)
-        else:
-            expr = getattr(text.str, method)(part)
-        return Typed(expr, BOOL, args[0].position)
-
-    return _Function((2, 2), build)
-
-
-def _text_map(method: Callable[[pl.Expr], pl.Expr], result: str = TEXT) -> _Function:
-    def build(p: _Parser, name: Token, args: list[Typed]) -> Typed:
-        return Typed(method(p.want(name, args[0], TEXT)), result, args[0].position)
-
-    return _Function((1, 1), build)
-
-
-def _if(p: _Parser, name: Token, args: list[Typed]) -> Typed:
-    cond, yes, no = args
-    yes, no = p.dates(yes, no), p.dates(no, yes)
-    kinds = {yes.type, no.type} - {ANY}
-    if len(kinds) > 1:
-        raise FormulaError(
-            p.text,
-            no.position,
-            f"if() gives {described(yes.type)} or {described(no.type)}: both must be one type",
-        )
-    expr = pl.when(p.logical(cond, name)).then(yes.expr).otherwise(no.expr)
-    return Typed(expr, kinds.pop() if kinds else ANY, name.position)
-
-
-def _is_empty(p: _Parser, name: Token, args: list[Typed]) -> Typed:
-    part = args[0]
-    expr = part.expr.is_null()
-    if part.type == TEXT:
-        expr = expr | (part.expr.str.strip_chars() == "")
-    return Typed(expr, BOOL, part.position)
-
-
-def _date(p: _Parser, name: Token, args: list[Typed]) -> Typed:
-    part = args[0]
-    if part.type == DATE:
-        return part
-    if part.type == TEXT and isinstance(part.literal, str):
-        return Typed(pl.lit(p.date_value(part)), DATE, part.position)
-    text = p.want(name, part, TEXT)
-    return Typed(text.str.to_date(strict=False), DATE, part.position)
-
-
-def _date_part(method: str) -> _Function:
-    def build(p: _Parser, name: Token, args: list[Typed]) -> Typed:
-        expr = p.want(name, args[0], DATE)
-        return Typed(getattr(expr.dt, method)().cast(pl.Int64), NUMBER, args[0].position)
-
-    return _Function((1, 1), build)
-
-
-def _number_map(method: Callable[[pl.Expr, list[Typed]], pl.Expr], arity=(1, 1)) -> _Function:
-    def build(p: _Parser, name: Token, args: list[Typed]) -> Typed:
-        for arg in args:
-            p.want(name, arg, NUMBER)
-        return Typed(method(args[0].expr, args), NUMBER, args[0].position)
-
-    return _Function(arity, build)
-
-
-def _round(p: _Parser, name: Token, args: list[Typed]) -> Typed:
-    value = p.want(name, args[0], NUMBER)
-    digits = 0
-    if len(args) > 1:
-        if not isinstance(args[1].literal, int) or isinstance(args[1].literal, bool):
-            raise FormulaError(p.text, args[1].position, "round()'s digits must be a whole number")
-        digits = args[1].literal
-    return Typed(value.round(digits), NUMBER, args[0].position)
-
-
-def _exact(p: _Parser, name: Token, args: list[Typed]) -> Typed:
-    a, b = (p.want(name, arg, TEXT) for arg in args)
-    return Typed(a == b, BOOL, args[0].position)
-
-
-def _pair(kind: str) -> _Function:
-    def build(p: _Parser, name: Token, args: list[Typed]) -> Typed:
-        for arg in args:
-            p.want(name, arg, NUMBER)
-        exprs = [arg.expr for arg in args]
-        expr = pl.min_horizontal(exprs) if kind == "min" else pl.max_horizontal(exprs)
-        return Typed(expr, NUMBER, args[0].position)
-
-    return _Function((2, 8), build)
-
-
-_FUNCTIONS: dict[str, _Function] = {
-    "contains": _text_test("contains"),
-    "starts_with": _text_test("starts_with"),
-    "ends_with": _text_test("ends_with"),
-    "exact": _Function((2, 2), _exact),
-    "len": _text_map(lambda e: e.str.len_chars().cast(pl.Int64), NUMBER),
-    "lower": _text_map(lambda e: e.str.to_lowercase()),
-    "upper": _text_map(lambda e: e.str.to_uppercase()),
-    "trim": _text_map(lambda e: e.str.strip_chars()),
-    "if": _Function((3, 3), _if),
-    "is_empty": _Function((1, 1), _is_empty),
-    "date": _Function((1, 1), _date),
-    "year": _date_part("year"),
-    "month": _date_part("month"),
-    "day": _date_part("day"),
-    "abs": _number_map(lambda e, _: e.abs()),
-    "round": _Function((1, 2), lambda p, name, args: _round(p, name, args)),
-    "min": _pair("min"),
-    "max": _pair("max"),
-}

@@ -35,6 +35,24 @@ def needed_where(formula: str, name: str, exact: Callable[[str], bool]) -> str |
     return kept[0] if len(kept) == 1 else _joined(kept, "and")
 
 
+def conjuncts(formula: str) -> list[str] | None:
+    """The parts of a top-level `and`, as text (one part for none); None for a formula
+    with a top-level `or` or one that cannot be read."""
+    try:
+        tokens = tokenize(formula)[:-1]
+    except FormulaError:
+        return None
+    if not tokens or len(_split(tokens, ("or", "||"))) > 1:
+        return None
+    return [_text(formula, part) for part in _split(tokens, ("and", "&&"))]
+
+
+def all_of(conditions: list[str]) -> str:
+    """Rows every one of `conditions` keeps."""
+    unique = list(dict.fromkeys(conditions))
+    return unique[0] if len(unique) == 1 else _joined(unique, "and")
+
+
 def any_of(conditions: list[str]) -> str:
     """Rows any of `conditions` keeps (a column several formulas read)."""
     unique = list(dict.fromkeys(conditions))

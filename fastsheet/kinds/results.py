@@ -38,8 +38,8 @@ STATE_CODES = {
 _STATES = {code: state for state, code in STATE_CODES.items()}
 PENDING, RUNNING, DONE, ERROR, SKIPPED = 0, 1, 2, 3, 4
 #: where each answer came from, per row (NAME_source on export)
-SOURCES = (None, "model", "cache", "skipped")
-MODEL, CACHE = 1, 2
+SOURCES = (None, "model", "cache", "skipped", "formula")
+MODEL, CACHE, FORMULA = 1, 2, 4
 
 
 class ResultColumn:
