@@ -187,7 +187,11 @@ def summarize(run: dict) -> dict:
         fuzzy = [c[f"{path}_ba"] for c in cases if c["shape"] == "fuzzy" and f"{path}_ba" in c]
         if fuzzy:
             out[f"{path}_fuzzy_mean"] = float(np.mean(fuzzy))
-        edits = [c for c in cases if c["edit_of"] and f"{path}_count" in c]
+        edits = [
+            c
+            for c in cases
+            if c["edit_of"] and f"{path}_count" in c and f"{path}_count" in by_text[c["edit_of"]]
+        ]
         if edits:
             out[f"{path}_edits_right"] = sum(
                 _direction(c[f"{path}_count"] - by_text[c["edit_of"]][f"{path}_count"])
@@ -232,7 +236,7 @@ def table(results: dict) -> str:
         "",
         "| model | parse rate | plans accepted | exact rate (exact rules) "
         "| exact rules compiled with no rest, whole tables: mean / worst | fuzzy rules compiled "
-        "| balanced accuracy, compiled: mean / worst | per row: mean / worst "
+        "| sample, accepted plans: mean / worst | sample, per row: mean / worst "
         "| edits right, compiled / per row | compile p50 / p90 (first) "
         "| edit → 10,000-row column | per row, 10,000 rows (est.) |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
@@ -241,6 +245,8 @@ def table(results: dict) -> str:
         s = summarize(run)
         col = run.get("edit_to_column", {})
         est = s.get("per_row_s", 0) * col.get("rows", 10_000)
+        per_row_hours = f"{est / 3600:.1f} h" if est else "–"
+        to_column = f"{col['seconds']:.1f} s" if col.get("compiled") else "not compiled"
         lines.append(
             f"| {model} | {s['parse_rate']:.0%} | {s['accepted']} / {s['graded']} "
             f"| {s['exact_rate']:.0%} | {s['whole_mean']:.2f} / {s['whole_worst']:.2f} "
@@ -252,8 +258,7 @@ def table(results: dict) -> str:
             f"of {s.get('edits', '–')} (formula alone: {s['formula_edits_right']} of "
             f"{s['formula_edits']}) "
             f"| {s['latency_p50']:.1f} s / {s['latency_p90']:.1f} s ({s['latency_first']:.0f} s) "
-            f"| {col.get('seconds', float('nan')):.1f} s "
-            f"| {est / 3600:.1f} h |"
+            f"| {to_column} | {per_row_hours} |"
         )
     lines += [
         "",
